@@ -1,0 +1,102 @@
+/**
+ * Every failure of the heap is one of these classes, each with a stable `code`.
+ * Users branch on `code` (or `instanceof`), never on the message text.
+ */
+
+/** Codes carried by {@link MemoryManagerError} and its subclasses. */
+export type MemoryManagerErrorCode =
+  'ERR_OUT_OF_MEMORY' | 'ERR_INVALID_HANDLE' | 'ERR_HEAP_BUSY' | 'ERR_HEAP_CORRUPTED';
+
+/** Base class of the heap's own errors. `validate()` throws it with `ERR_HEAP_CORRUPTED`. */
+export class MemoryManagerError extends Error {
+  readonly code: MemoryManagerErrorCode;
+
+  constructor(code: MemoryManagerErrorCode, message: string) {
+    super(message);
+    this.name = 'MemoryManagerError';
+    this.code = code;
+  }
+}
+
+/** No free space large enough, even after compaction. */
+export class OutOfMemoryError extends MemoryManagerError {
+  declare readonly code: 'ERR_OUT_OF_MEMORY';
+  /** Bytes asked for (as given, before rounding up to the alignment). */
+  readonly requested: number;
+  /** Total free bytes when the request failed. */
+  readonly free: number;
+  /** Largest free block, in bytes, when the request failed. */
+  readonly largestFree: number;
+
+  constructor(requested: number, free: number, largestFree: number, detail = '') {
+    super(
+      'ERR_OUT_OF_MEMORY',
+      `Cannot allocate ${requested} bytes: ${free} bytes free, largest free block ${largestFree} bytes${detail}.`,
+    );
+    this.name = 'OutOfMemoryError';
+    this.requested = requested;
+    this.free = free;
+    this.largestFree = largestFree;
+  }
+}
+
+/** The value is not a live handle of this heap: never issued, already freed, or not a handle at all. */
+export class InvalidHandleError extends MemoryManagerError {
+  declare readonly code: 'ERR_INVALID_HANDLE';
+  /** The value that was passed as a handle. */
+  readonly handle: unknown;
+
+  constructor(handle: unknown) {
+    super(
+      'ERR_INVALID_HANDLE',
+      `Invalid handle: ${describe(handle)} is not a live handle of this heap.`,
+    );
+    this.name = 'InvalidHandleError';
+    this.handle = handle;
+  }
+}
+
+/** A `...Sync` method was called while an async operation holds or waits for the lock. */
+export class HeapBusyError extends MemoryManagerError {
+  declare readonly code: 'ERR_HEAP_BUSY';
+
+  constructor(method: string) {
+    super(
+      'ERR_HEAP_BUSY',
+      `${method}() cannot run while an async alloc/free/compact is pending; await it or use the async method.`,
+    );
+    this.name = 'HeapBusyError';
+  }
+}
+
+/** Codes of argument errors, as Node.js uses them. */
+export type ArgumentErrorCode =
+  'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+/** A built-in `TypeError` carrying a Node-style `code`. */
+export function argTypeError(
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE',
+  message: string,
+): TypeError & { code: ArgumentErrorCode } {
+  return Object.assign(new TypeError(message), { code });
+}
+
+/** A built-in `RangeError` carrying the code `ERR_OUT_OF_RANGE`. */
+export function outOfRangeError(message: string): RangeError & { code: ArgumentErrorCode } {
+  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' as const });
+}
+
+/** A short, safe rendering of any value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return 'a function';
+  if (value === null) return 'null';
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
+  }
+  return `${value as number | boolean | undefined}`;
+}

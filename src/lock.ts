@@ -1,0 +1,46 @@
+/**
+ * Serializes the heap's mutating async operations, so concurrent callers never interleave
+ * and run in call order. The in-process lock is an async-mutex `Mutex`; a lock over a
+ * SharedArrayBuffer for Workers can implement the same interface.
+ */
+import { Mutex } from 'async-mutex';
+
+export interface HeapLock {
+  /** True while an operation holds the lock or waits for it. */
+  readonly busy: boolean;
+  /** Runs a synchronous task under the lock. */
+  run<T>(task: () => T): Promise<T>;
+  /** Runs an asynchronous task, holding the lock until its promise settles. */
+  runAsync<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export class MutexLock implements HeapLock {
+  private readonly mutex = new Mutex();
+  private pending = 0;
+
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  run<T>(task: () => T): Promise<T> {
+    if (this.pending === 0) {
+      // Nothing holds or awaits the lock, and a synchronous task cannot be interleaved:
+      // run it now and skip the mutex's promise round trips (the common, uncontended case).
+      try {
+        return Promise.resolve(task());
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return this.runAsync(() => Promise.resolve().then(task));
+  }
+
+  async runAsync<T>(task: () => Promise<T>): Promise<T> {
+    this.pending++;
+    try {
+      return await this.mutex.runExclusive(task);
+    } finally {
+      this.pending--;
+    }
+  }
+}
