@@ -36,6 +36,10 @@ export const NIL = 0;
 export const GEN_MASK = 0xfff;
 export const LIVE_BIT = 0x1000;
 export const PIN_SHIFT = 13;
+/** One pin, as added to META. */
+export const PIN_ONE = 1 << PIN_SHIFT;
+/** Most pins one block can hold. */
+export const MAX_PINS = 2 ** (32 - PIN_SHIFT) - 1;
 
 /** Record ids stay below this so that pointers fit in 32 bits with room to spare. */
 export const MAX_RECORDS = 2 ** 28;
@@ -53,8 +57,20 @@ export class BlockRecords {
   /** Records currently holding a block (live or free). */
   inUse = 0;
 
+  /**
+   * Optional second table, two words per record, for an index that needs links of its own
+   * (the best-fit size index). `links[(p / STRIDE) * 2]` and the word after it belong to `p`.
+   * Grows with `r`.
+   */
+  links: Uint32Array | null = null;
+
   constructor(initialRecords = INITIAL_RECORDS) {
     this.r = new Uint32Array(Math.max(2, initialRecords) * STRIDE);
+  }
+
+  /** Allocates the second table (two words per record). */
+  enableLinks(): void {
+    this.links ??= new Uint32Array(this.capacity * 2);
   }
 
   /** Records the table can hold before it grows. */
@@ -64,7 +80,19 @@ export class BlockRecords {
 
   /** Bytes of metadata allocated, including unused records. */
   get bytes(): number {
-    return this.r.byteLength;
+    return this.r.byteLength + (this.links?.byteLength ?? 0);
+  }
+
+  /** A deep copy of the table. O(records). */
+  clone(): BlockRecords {
+    const copy = new BlockRecords(1);
+    copy.r = this.r.slice();
+    copy.links = this.links?.slice() ?? null;
+    copy.used = this.used;
+    copy.unusedHead = this.unusedHead;
+    copy.unusedTail = this.unusedTail;
+    copy.inUse = this.inUse;
+    return copy;
   }
 
   /** A record for a new block: OFF/SIZE/links zeroed, generation kept, not live, no pins. */
@@ -111,10 +139,20 @@ export class BlockRecords {
     const next = new Uint32Array(Math.min(n, MAX_RECORDS) * STRIDE);
     next.set(this.r);
     this.r = next;
+    if (this.links !== null) {
+      const links = new Uint32Array((next.length / STRIDE) * 2);
+      links.set(this.links);
+      this.links = links;
+    }
   }
 }
 
 /** True when the record holds a live block. */
 export function isLive(r: Uint32Array, p: number): boolean {
   return (r[p + META] & LIVE_BIT) !== 0;
+}
+
+/** Pins held on the block of record `p`. */
+export function pinsOf(r: Uint32Array, p: number): number {
+  return r[p + META] >>> PIN_SHIFT;
 }

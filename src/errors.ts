@@ -5,9 +5,19 @@
 
 /** Codes carried by {@link MemoryManagerError} and its subclasses. */
 export type MemoryManagerErrorCode =
-  'ERR_OUT_OF_MEMORY' | 'ERR_INVALID_HANDLE' | 'ERR_HEAP_BUSY' | 'ERR_HEAP_CORRUPTED';
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_INVALID_HANDLE'
+  | 'ERR_HEAP_BUSY'
+  | 'ERR_HEAP_CORRUPTED'
+  | 'ERR_BLOCK_PINNED'
+  | 'ERR_NOT_PINNED'
+  | 'ERR_TOO_MANY_PINS';
 
-/** Base class of the heap's own errors. `validate()` throws it with `ERR_HEAP_CORRUPTED`. */
+/**
+ * Base class of the heap's own errors. Thrown as such with `ERR_HEAP_CORRUPTED` (validate),
+ * `ERR_BLOCK_PINNED` (free or a moving resize of a pinned block), `ERR_NOT_PINNED` (unpin of an
+ * unpinned block), `ERR_TOO_MANY_PINS`.
+ */
 export class MemoryManagerError extends Error {
   readonly code: MemoryManagerErrorCode;
 

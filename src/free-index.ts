@@ -12,7 +12,7 @@
 import { LEFT, MAX, NIL, OFF, RIGHT, SIZE, STRIDE, type BlockRecords } from './block-records.js';
 
 /** Treap priority of record `p`: a 32-bit integer mix (lowbias32) of its id. */
-function priority(p: number): number {
+export function priority(p: number): number {
   let x = p / STRIDE;
   x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
@@ -85,6 +85,23 @@ export class FreeIndex {
   changed(p: number): void {
     const r = this.records.r;
     this.refreshAt(r, this.root, r[p + OFF]);
+  }
+
+  /**
+   * Replaces every free block with an offset in [lo, hi] (`removed` of them, whose records the
+   * caller has recycled or reuses) by free record `p`, whose offset must lie in [lo, hi].
+   * Lets compaction merge many free blocks and fix the index once. O(log F).
+   */
+  replaceRange(lo: number, hi: number, removed: number, p: number): void {
+    const r = this.records.r;
+    this.split(r, this.root, lo);
+    const below = this.splitLeft;
+    this.split(r, this.splitRight, hi + 1);
+    const above = this.splitRight;
+    r[p + LEFT] = r[p + RIGHT] = NIL;
+    r[p + MAX] = r[p + SIZE];
+    this.root = this.merge(r, this.merge(r, below, p), above);
+    this.count += 1 - removed;
   }
 
   /** Empties the index (the caller recycles the records). O(1). */

@@ -1,10 +1,15 @@
 export { MemoryManager } from './memory-manager.js';
 export type {
   BlockInfo,
+  BlockMove,
+  CompactOptions,
   CompactResult,
   Handle,
   HeapStats,
   MemoryManagerOptions,
+  MoveListener,
+  PlacementStrategy,
+  TypedArrayConstructor,
 } from './memory-manager.js';
 export {
   HeapBusyError,

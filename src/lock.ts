@@ -24,8 +24,12 @@ export class MutexLock implements HeapLock {
 
   run<T>(task: () => T): Promise<T> {
     if (this.pending === 0) {
-      // Nothing holds or awaits the lock, and a synchronous task cannot be interleaved:
-      // run it now and skip the mutex's promise round trips (the common, uncontended case).
+      // Nothing holds or awaits the lock, and a synchronous task cannot be interleaved: run it
+      // now and skip the mutex's promise round trips (the common, uncontended case). The call
+      // still counts as pending until the next microtask, so a Sync twin called right after an
+      // un-awaited async call is refused, as it would be behind a queued one.
+      this.pending++;
+      queueMicrotask(this.settle);
       try {
         return Promise.resolve(task());
       } catch (error) {
@@ -34,6 +38,10 @@ export class MutexLock implements HeapLock {
     }
     return this.runAsync(() => Promise.resolve().then(task));
   }
+
+  private readonly settle = (): void => {
+    this.pending--;
+  };
 
   async runAsync<T>(task: () => Promise<T>): Promise<T> {
     this.pending++;

@@ -1,6 +1,7 @@
 /**
- * The public heap: argument checks, typed errors, locking and the auto-compaction policy over
- * the data structures of block-layout, free-index, handle-table and compactor.
+ * The public heap: argument checks, typed errors, locking, move events and the compaction
+ * policy, over the data structures of block-layout, free-index, size-index, handle-table,
+ * compactor and scrambler.
  */
 import {
   checkBytes,
@@ -9,9 +10,9 @@ import {
   checkOptionalBoolean,
   checkSize,
 } from './arguments.js';
-import { BlockLayout } from './block-layout.js';
-import { NEXT, NIL, OFF, REQ, isLive } from './block-records.js';
-import { compact, type CompactResult } from './compactor.js';
+import { BlockLayout, type PlacementStrategy } from './block-layout.js';
+import { NEXT, NIL, OFF, REQ, SIZE, isLive, pinsOf } from './block-records.js';
+import { Compaction, type CompactResult, type MoveSink } from './compactor.js';
 import {
   HeapBusyError,
   InvalidHandleError,
@@ -23,8 +24,10 @@ import {
 } from './errors.js';
 import { handleOf, recordOf } from './handle-table.js';
 import { MutexLock, type HeapLock } from './lock.js';
+import { scramble } from './scrambler.js';
 
 export type { CompactResult } from './compactor.js';
+export type { PlacementStrategy } from './block-layout.js';
 
 /** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
 export type Handle = number;
@@ -42,8 +45,20 @@ export interface MemoryManagerOptions {
   align?: number;
   /** Compact when no free block fits but the total free space does. Default true. */
   autoCompact?: boolean;
-  /** New blocks read as zeros, so freed bytes never leak to the next owner. Default true. */
+  /** New blocks (and the new bytes of a grown block) read as zeros. Default true. */
   zeroFill?: boolean;
+  /** Which free block an allocation takes. Default `'first-fit'`. */
+  strategy?: PlacementStrategy;
+  /**
+   * When set, the auto-compaction of async `alloc` runs in slices of about this many bytes,
+   * yielding to the event loop between them. Sync calls always compact at once.
+   */
+  compactSliceBytes?: number;
+  /**
+   * Debugging aid: after every alloc, free, resize and compaction, move every unpinned block
+   * that can move, so code that keeps offsets or views across operations fails at once.
+   */
+  scramble?: boolean;
 }
 
 /** A snapshot of the heap's counters, from `stats()`. */
@@ -58,11 +73,13 @@ export interface HeapStats {
   largestFree: number;
   liveBlocks: number;
   freeBlocks: number;
+  /** Live blocks holding at least one pin. */
+  pinnedBlocks: number;
   /** `1 - largestFree / free`, 0 when nothing is free: 0 means all free space is one block. */
   fragmentation: number;
   /** The largest `used` seen. */
   peakUsed: number;
-  /** Compactions run, explicit and automatic. */
+  /** Compactions run, explicit and automatic (a sliced compaction counts once). */
   compactions: number;
   /** Bytes copied by all compactions. */
   bytesMoved: number;
@@ -77,7 +94,44 @@ export interface BlockInfo {
   size: number;
 }
 
-const OPTION_NAMES = new Set(['size', 'buffer', 'align', 'autoCompact', 'zeroFill']);
+/** One block move, as given to `onMove` listeners. */
+export interface BlockMove {
+  handle: Handle;
+  /** Offset before the batch of moves. */
+  from: number;
+  /** Offset after the batch of moves. */
+  to: number;
+  /** Bytes of the block that carry data (its size before the move). */
+  size: number;
+}
+
+/** Receives the moves of one operation, or of one slice of a compaction. */
+export type MoveListener = (moves: readonly BlockMove[]) => void;
+
+/** Options of `compact()`. */
+export interface CompactOptions {
+  /** Move about this many bytes at a time, yielding to the event loop (a macrotask) between slices. */
+  sliceBytes?: number;
+  /** Stops the compaction after the current slice; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** A typed-array constructor, for `view(handle, Float64Array)`. */
+export interface TypedArrayConstructor<T extends ArrayBufferView> {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+const OPTION_NAMES = [
+  'size',
+  'buffer',
+  'align',
+  'autoCompact',
+  'zeroFill',
+  'strategy',
+  'compactSliceBytes',
+  'scramble',
+];
 const DEFAULT_ALIGN = 8;
 const MAX_ALIGN = 2 ** 30;
 /** Offsets and sizes are stored in 32 bits. */
@@ -88,9 +142,9 @@ const MAX_BYTES = 2 ** 32 - 1;
  * never by offsets, so the heap may move them: compaction slides them together, and an
  * allocation succeeds whenever the total free space suffices.
  *
- * `alloc`, `free` and `compact` take an async lock and run one at a time in call order; their
- * `...Sync` twins run at once and throw `HeapBusyError` while an async call is pending.
- * Costs: F is the number of free blocks, B the number of blocks, n the bytes touched.
+ * `alloc`, `free`, `resize` and `compact` take an async lock and run one at a time in call
+ * order; their `...Sync` twins run at once and throw `HeapBusyError` while an async call is
+ * pending. Costs: F is the number of free blocks, B the number of blocks, n the bytes touched.
  */
 export class MemoryManager {
   /** Bytes managed. */
@@ -99,13 +153,24 @@ export class MemoryManager {
   readonly align: number;
   readonly autoCompact: boolean;
   readonly zeroFill: boolean;
+  readonly strategy: PlacementStrategy;
+  readonly scramble: boolean;
   private readonly heap: Uint8Array;
   private readonly layout: BlockLayout;
   private readonly lock: HeapLock = new MutexLock();
   private readonly mask: number;
+  private readonly sliceBytes: number | undefined;
   private peakUsed = 0;
   private compactions = 0;
   private bytesMoved = 0;
+  private moveEpoch = 0;
+  private listeners: MoveListener[] = [];
+  /** Moves of the operation under way, collected only while someone listens. */
+  private batch: BlockMove[] = [];
+  private readonly sink: MoveSink = (p, from, to) => {
+    const r = this.layout.records.r;
+    this.batch.push({ handle: handleOf(r, p), from, to, size: r[p + REQ] });
+  };
 
   /**
    * @param options the capacity in bytes, or {@link MemoryManagerOptions}.
@@ -122,14 +187,14 @@ export class MemoryManager {
       );
     }
     for (const key of Object.keys(o)) {
-      if (!OPTION_NAMES.has(key)) {
+      if (!OPTION_NAMES.includes(key)) {
         throw argTypeError(
           'ERR_INVALID_ARG_VALUE',
-          `Unknown option "${key}". Known options: ${[...OPTION_NAMES].join(', ')}.`,
+          `Unknown option "${key}". Known options: ${OPTION_NAMES.join(', ')}.`,
         );
       }
     }
-    const align = o.align ?? DEFAULT_ALIGN;
+    const align = o.align === undefined ? DEFAULT_ALIGN : o.align;
     checkNumber('align', align);
     if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
       throw outOfRangeError(
@@ -138,6 +203,15 @@ export class MemoryManager {
     }
     checkOptionalBoolean('autoCompact', o.autoCompact);
     checkOptionalBoolean('zeroFill', o.zeroFill);
+    checkOptionalBoolean('scramble', o.scramble);
+    const strategy = o.strategy === undefined ? 'first-fit' : o.strategy;
+    if (strategy !== 'first-fit' && strategy !== 'best-fit') {
+      throw argTypeError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "strategy" option must be 'first-fit' or 'best-fit'. Received ${describe(strategy)}.`,
+      );
+    }
+    if (o.compactSliceBytes !== undefined) checkSize('compactSliceBytes', o.compactSliceBytes);
     if ((o.size === undefined) === (o.buffer === undefined)) {
       throw argTypeError(
         'ERR_INVALID_ARG_VALUE',
@@ -173,18 +247,31 @@ export class MemoryManager {
     this.mask = align - 1;
     this.autoCompact = o.autoCompact ?? true;
     this.zeroFill = o.zeroFill ?? true;
-    this.layout = new BlockLayout(this.capacity);
+    this.scramble = o.scramble ?? false;
+    this.strategy = strategy;
+    this.sliceBytes = o.compactSliceBytes;
+    this.layout = new BlockLayout(this.capacity, strategy);
   }
 
   /**
-   * Allocates a block of `size` bytes (first fit; compacts first when only compaction makes
-   * room and `autoCompact` is on). Waits for pending async operations. O(log F), plus
-   * O(moved bytes) when it compacts, plus O(size) to zero-fill.
+   * Increases whenever any block moves (once per operation or compaction slice that moved
+   * blocks). Offsets and views taken at the same epoch are still valid.
+   */
+  get epoch(): number {
+    return this.moveEpoch;
+  }
+
+  /**
+   * Allocates a block of `size` bytes where the strategy says (first fit by default),
+   * compacting first when only compaction makes room and `autoCompact` is on. Waits for
+   * pending async operations. O(log F), plus O(B + moved bytes) when it compacts, plus
+   * O(size) to zero-fill.
    * @returns a promise of the new block's handle.
    * Rejects with OutOfMemoryError, TypeError `ERR_INVALID_ARG_TYPE`, RangeError `ERR_OUT_OF_RANGE`.
    */
   alloc(size: number): Promise<Handle> {
-    return this.lock.run(() => this.allocNow(size));
+    if (this.sliceBytes === undefined) return this.lock.run(() => this.allocNow(size));
+    return this.lock.runAsync(() => this.allocSliced(size, this.sliceBytes!));
   }
 
   /** `alloc` without waiting. @throws as `alloc` rejects, and HeapBusyError while an async call is pending. */
@@ -196,7 +283,8 @@ export class MemoryManager {
   /**
    * Frees the block of `handle`; the handle becomes invalid. Coalesces with free neighbours.
    * Waits for pending async operations. O(log F).
-   * Rejects with InvalidHandleError for anything but a live handle (double frees included).
+   * Rejects with InvalidHandleError for anything but a live handle (double frees included),
+   * MemoryManagerError `ERR_BLOCK_PINNED` for a pinned block.
    */
   free(handle: Handle): Promise<void> {
     return this.lock.run(() => this.freeNow(handle));
@@ -209,16 +297,59 @@ export class MemoryManager {
   }
 
   /**
-   * Slides every live block toward offset 0 in address order and leaves the free space as one
-   * block at the top. Handles and contents are kept; offsets change. Waits for pending async
-   * operations. O(B + moved bytes).
-   * @returns a promise of how many blocks and bytes moved.
+   * Changes the size of a block, keeping its handle and its first `min(old, new)` bytes (new
+   * bytes read as zeros under `zeroFill`). Shrinking never moves; growing stays in place when
+   * the free space after the block suffices, else the block moves (compacting if that is what
+   * makes room). Waits for pending async operations. O(log F) + O(moved bytes).
+   * Rejects with OutOfMemoryError (the block untouched), InvalidHandleError, TypeError,
+   * RangeError, MemoryManagerError `ERR_BLOCK_PINNED` when a pinned block would have to move.
    */
-  compact(): Promise<CompactResult> {
-    return this.lock.run(() => this.compactNow());
+  resize(handle: Handle, size: number): Promise<void> {
+    return this.lock.run(() => this.resizeNow(handle, size));
   }
 
-  /** `compact` without waiting. @throws HeapBusyError while an async call is pending. */
+  /** `resize` without waiting. @throws as `resize` rejects, and HeapBusyError while an async call is pending. */
+  resizeSync(handle: Handle, size: number): void {
+    this.checkIdle('resizeSync');
+    this.resizeNow(handle, size);
+  }
+
+  /**
+   * Moves live, unpinned blocks toward offset 0 in address order; pinned blocks stay and later
+   * blocks that fit fill the gaps in front of them. Handles and contents are kept; offsets
+   * change. Waits for pending async operations. O(B + moved bytes) without pins,
+   * O(B log F + moved bytes) with pins.
+   * @param options `sliceBytes` to move about that many bytes at a time, yielding to the event
+   *   loop between slices (async `alloc`/`free` wait; `read`, `write`, `view` stay correct);
+   *   `signal` to stop after the current slice (the promise then rejects with its reason).
+   * @returns a promise of how many blocks and bytes moved.
+   */
+  compact(options: CompactOptions = {}): Promise<CompactResult> {
+    if (typeof options !== 'object' || options === null) {
+      return Promise.reject(
+        argTypeError(
+          'ERR_INVALID_ARG_TYPE',
+          `The "options" argument must be an object. Received ${describe(options)}.`,
+        ),
+      );
+    }
+    const { sliceBytes, signal } = options;
+    if (sliceBytes === undefined && signal === undefined) {
+      return this.lock.run(() => this.compactNow());
+    }
+    return this.lock.runAsync(() => {
+      if (sliceBytes !== undefined) checkSize('sliceBytes', sliceBytes);
+      if (signal !== undefined && !isAbortSignal(signal)) {
+        throw argTypeError(
+          'ERR_INVALID_ARG_TYPE',
+          `The "signal" option must be an AbortSignal. Received ${describe(signal)}.`,
+        );
+      }
+      return this.compactSlices(sliceBytes ?? Infinity, signal);
+    });
+  }
+
+  /** `compact()` at once, in one piece. @throws HeapBusyError while an async call is pending. */
   compactSync(): CompactResult {
     this.checkIdle('compactSync');
     return this.compactNow();
@@ -238,7 +369,7 @@ export class MemoryManager {
     const size = r[p + REQ];
     checkIndex('offset', offset);
     if (offset > size) throw rangeOutside('offset', offset, 0, size);
-    const n = length ?? size - offset;
+    const n = length === undefined ? size - offset : length;
     checkIndex('length', n);
     if (offset + n > size) throw rangeOutside('length', n, offset, size);
     const start = r[p + OFF] + offset;
@@ -261,6 +392,91 @@ export class MemoryManager {
     checkBytes('data', data);
     if (offset + data.length > size) throw rangeOutside('data.length', data.length, offset, size);
     this.heap.set(data, r[p + OFF] + offset);
+  }
+
+  /**
+   * A view of the block's bytes, no copy: valid until the block moves (compare `epoch`, or pin
+   * the block: a pinned block's view stays valid until it is unpinned). O(1).
+   * @param type a typed-array constructor (default Uint8Array). The block's size must be a
+   *   multiple of its element size and its address aligned to it.
+   * @throws InvalidHandleError; TypeError for a `type` that is not a typed-array constructor;
+   *   RangeError `ERR_OUT_OF_RANGE` for a size or address the element size does not divide.
+   */
+  view(handle: Handle): Uint8Array;
+  view<T extends ArrayBufferView>(handle: Handle, type: TypedArrayConstructor<T>): T;
+  view<T extends ArrayBufferView>(handle: Handle, type?: TypedArrayConstructor<T>): T | Uint8Array {
+    const p = this.recordOrThrow(handle);
+    const r = this.layout.records.r;
+    const heap = this.heap;
+    const size = r[p + REQ];
+    const byteOffset = heap.byteOffset + r[p + OFF];
+    if (type === undefined) return new Uint8Array(heap.buffer, byteOffset, size);
+    const bytes =
+      typeof type === 'function'
+        ? (type as { BYTES_PER_ELEMENT?: unknown }).BYTES_PER_ELEMENT
+        : undefined;
+    if (typeof bytes !== 'number' || ![1, 2, 4, 8].includes(bytes)) {
+      throw argTypeError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "type" argument must be a typed-array constructor. Received ${describe(type)}.`,
+      );
+    }
+    if (size % bytes !== 0 || byteOffset % bytes !== 0) {
+      throw outOfRangeError(
+        `A ${type.name} view needs a size and an address that are multiples of ${bytes}; the block has ${size} bytes at address ${byteOffset}.`,
+      );
+    }
+    return new type(heap.buffer, byteOffset, size / bytes);
+  }
+
+  /**
+   * Pins a block: it never moves while pinned. Pins are counted: n pins need n unpins. O(1).
+   * @throws InvalidHandleError; MemoryManagerError `ERR_TOO_MANY_PINS` past 524,287 pins.
+   */
+  pin(handle: Handle): void {
+    if (!this.layout.pin(this.recordOrThrow(handle))) {
+      throw new MemoryManagerError(
+        'ERR_TOO_MANY_PINS',
+        `Block ${handle} already holds the most pins.`,
+      );
+    }
+  }
+
+  /** Removes one pin. O(1). @throws InvalidHandleError; MemoryManagerError `ERR_NOT_PINNED` when it holds none. */
+  unpin(handle: Handle): void {
+    if (!this.layout.unpin(this.recordOrThrow(handle))) {
+      throw new MemoryManagerError('ERR_NOT_PINNED', `Block ${handle} is not pinned.`);
+    }
+  }
+
+  /** True when the block holds at least one pin. O(1). @throws InvalidHandleError */
+  isPinned(handle: Handle): boolean {
+    return pinsOf(this.layout.records.r, this.recordOrThrow(handle)) > 0;
+  }
+
+  /**
+   * Calls `listener` after every operation that moved blocks (each compaction slice, a moving
+   * resize, an auto-compaction, a scramble) with the moves, in the order they happened. In one
+   * call every `from` is an offset before the batch and every `to` one after it, each block at
+   * most once; copying each block's `size` bytes from `from` to `to` in order with
+   * `copyWithin` reproduces the batch, except for a resize that compacted, which needs a
+   * copy of the old bytes (apply any batch from a snapshot to be safe). A listener that throws
+   * does not stop the others nor change the heap: its error goes to `globalThis.reportError`
+   * when the platform has it (browsers, Deno), else it is rethrown in a microtask, where Node
+   * reports it as an uncaught exception.
+   * @returns a function that removes the listener.
+   */
+  onMove(listener: MoveListener): () => void {
+    if (typeof listener !== 'function') {
+      throw argTypeError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "listener" argument must be a function. Received ${describe(listener)}.`,
+      );
+    }
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   /** The size that was asked for. O(1). @throws InvalidHandleError */
@@ -300,6 +516,7 @@ export class MemoryManager {
       largestFree,
       liveBlocks: layout.live,
       freeBlocks: layout.index.count,
+      pinnedBlocks: layout.pinned,
       fragmentation: free === 0 ? 0 : 1 - largestFree / free,
       peakUsed: this.peakUsed,
       compactions: this.compactions,
@@ -309,45 +526,209 @@ export class MemoryManager {
 
   /**
    * Checks every invariant of the heap's metadata: blocks tile [0, capacity) in address order,
-   * alignment, no two free blocks touch, counters, and the free index (order, subtree maxima,
-   * balance, exactly the free blocks). O(B).
+   * alignment, no two free blocks touch, counters, pins, and the free indexes (order, subtree
+   * maxima, balance, exactly the free blocks). O(B).
    * @throws MemoryManagerError `ERR_HEAP_CORRUPTED` naming the first broken invariant.
    */
   validate(): void {
     const problem = this.layout.check(this.align);
-    if (problem !== undefined)
+    if (problem !== undefined) {
       throw new MemoryManagerError('ERR_HEAP_CORRUPTED', `Heap invariant broken: ${problem}.`);
+    }
   }
 
   private allocNow(size: number): Handle {
-    checkSize('size', size);
+    const occupied = this.occupiedFor(size);
     const layout = this.layout;
-    if (size > this.capacity) throw this.outOfMemory(size);
-    const occupied = size + (-size & this.mask);
     let p = layout.allocate(occupied, size);
     if (p === NIL) {
-      if (!this.autoCompact || this.capacity - layout.used < occupied) throw this.outOfMemory(size);
-      this.compactNow();
+      this.checkRoom(occupied, size, '');
+      this.compactNow(false);
       p = layout.allocate(occupied, size);
     }
+    return this.allocated(p, size);
+  }
+
+  private async allocSliced(size: number, sliceBytes: number): Promise<Handle> {
+    const occupied = this.occupiedFor(size);
+    const layout = this.layout;
+    let p = layout.allocate(occupied, size);
+    if (p === NIL) {
+      this.checkRoom(occupied, size, '');
+      await this.compactSlices(sliceBytes, undefined, false);
+      p = layout.allocate(occupied, size);
+      // Pins taken between slices can leave the free space split after all.
+      if (p === NIL) throw this.outOfMemory(size, this.pinNote());
+    }
+    return this.allocated(p, size);
+  }
+
+  private allocated(p: number, size: number): Handle {
+    const layout = this.layout;
     const r = layout.records.r;
     if (this.zeroFill) {
       const off = r[p + OFF];
       this.heap.fill(0, off, off + size);
     }
     if (layout.used > this.peakUsed) this.peakUsed = layout.used;
-    return handleOf(r, p);
+    const handle = handleOf(r, p);
+    if (this.scramble) this.scrambleNow();
+    return handle;
   }
 
   private freeNow(handle: Handle): void {
-    this.layout.release(this.recordOrThrow(handle));
+    const p = this.recordOrThrow(handle);
+    if (pinsOf(this.layout.records.r, p) > 0) throw pinnedError(handle, 'free');
+    this.layout.release(p);
+    if (this.scramble) this.scrambleNow();
   }
 
-  private compactNow(): CompactResult {
-    const result = compact(this.layout, this.heap);
+  private resizeNow(handle: Handle, size: number): void {
+    const p = this.recordOrThrow(handle);
+    const occupied = this.occupiedFor(size);
+    const layout = this.layout;
+    let r = layout.records.r;
+    const oldSize = r[p + REQ];
+    const oldOccupied = r[p + SIZE];
+    if (occupied <= oldOccupied) {
+      layout.shrink(p, occupied);
+    } else if (!layout.growInPlace(p, occupied)) {
+      if (pinsOf(r, p) > 0) throw pinnedError(handle, 'move (resize)');
+      const growth = occupied - oldOccupied;
+      const detail = ` (growing a ${oldSize}-byte block)`;
+      if (this.capacity - layout.used < growth) throw this.outOfMemory(size, detail);
+      const from = r[p + OFF];
+      if (layout.fit(occupied) !== NIL || layout.neighbourhood(p) >= occupied) {
+        // Room without compacting: the block moves to where the strategy puts it.
+        layout.detach(p);
+        layout.attach(p, layout.fit(occupied), occupied);
+        r = layout.records.r;
+        this.heap.copyWithin(r[p + OFF], from, from + oldSize);
+      } else {
+        if (!this.autoCompact) throw this.outOfMemory(size, detail);
+        if (layout.pinned > 0 && !this.fitsAfterCompaction(occupied, p)) {
+          throw this.outOfMemory(size, detail + this.pinNote());
+        }
+        // Other blocks may slide over the old bytes: keep a copy.
+        const saved = this.heap.slice(from, from + oldSize);
+        layout.detach(p);
+        this.compactNow(false, false);
+        layout.attach(p, layout.fit(occupied), occupied);
+        r = layout.records.r;
+        this.heap.set(saved, r[p + OFF]);
+      }
+      layout.used += growth;
+      if (this.listeners.length > 0)
+        this.batch.push({ handle, from, to: r[p + OFF], size: oldSize });
+      this.publish(r[p + OFF] !== from);
+    }
+    r = layout.records.r;
+    r[p + REQ] = size;
+    if (this.zeroFill && size > oldSize) {
+      const off = r[p + OFF];
+      this.heap.fill(0, off + oldSize, off + size);
+    }
+    if (layout.used > this.peakUsed) this.peakUsed = layout.used;
+    if (this.scramble) this.scrambleNow();
+  }
+
+  /**
+   * Runs a whole compaction at once. `publish` false leaves the moves in the batch for the
+   * caller to publish with its own (auto-compaction publishes them itself unless told not to).
+   */
+  private compactNow(scrambleAfter = true, publish = true): CompactResult {
+    const c = new Compaction(
+      this.layout,
+      this.heap,
+      this.listeners.length > 0 ? this.sink : null,
+    ).run();
     this.compactions++;
-    this.bytesMoved += result.bytesMoved;
-    return result;
+    this.bytesMoved += c.bytesMoved;
+    if (publish) this.publish(c.blocksMoved > 0);
+    if (scrambleAfter && this.scramble) this.scrambleNow();
+    return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
+  }
+
+  private async compactSlices(
+    sliceBytes: number,
+    signal: AbortSignal | undefined,
+    scrambleAfter = true,
+  ): Promise<CompactResult> {
+    signal?.throwIfAborted();
+    const c = new Compaction(this.layout, this.heap, null);
+    this.compactions++;
+    for (;;) {
+      const movedBefore = c.blocksMoved;
+      const bytesBefore = c.bytesMoved;
+      // Listeners may come and go between slices.
+      (c as unknown as { sink: MoveSink | null }).sink =
+        this.listeners.length > 0 ? this.sink : null;
+      c.step(sliceBytes);
+      this.bytesMoved += c.bytesMoved - bytesBefore;
+      this.publish(c.blocksMoved > movedBefore);
+      if (c.done) break;
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
+    }
+    if (scrambleAfter && this.scramble) this.scrambleNow();
+    return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
+  }
+
+  private scrambleNow(): void {
+    const moved = scramble(this.layout, this.heap, this.listeners.length > 0 ? this.sink : null);
+    this.publish(moved > 0);
+  }
+
+  /** Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners. */
+  private publish(moved: boolean): void {
+    if (!moved) return;
+    this.moveEpoch++;
+    const listeners = this.listeners;
+    if (this.batch.length === 0 || listeners.length === 0) {
+      this.batch = [];
+      return;
+    }
+    const moves = Object.freeze(this.batch);
+    this.batch = [];
+    for (const listener of listeners) {
+      try {
+        listener(moves);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+
+  /** Checks a requested size and returns the bytes it occupies; OutOfMemoryError above capacity. */
+  private occupiedFor(size: number): number {
+    checkSize('size', size);
+    if (size > this.capacity) throw this.outOfMemory(size, '');
+    return size + (-size & this.mask);
+  }
+
+  /** Throws OutOfMemoryError unless compacting would make room for `occupied` bytes. */
+  private checkRoom(occupied: number, size: number, detail: string): void {
+    if (!this.autoCompact || this.capacity - this.layout.used < occupied) {
+      throw this.outOfMemory(size, detail);
+    }
+    if (this.layout.pinned > 0 && !this.fitsAfterCompaction(occupied, NIL)) {
+      throw this.outOfMemory(size, detail + this.pinNote());
+    }
+  }
+
+  /**
+   * Plans a compaction on a copy of the layout (without `without`, when given) and says whether
+   * `occupied` bytes would then fit. Only needed with pins, where free space can stay split.
+   */
+  private fitsAfterCompaction(occupied: number, without: number): boolean {
+    const copy = this.layout.clone();
+    if (without !== NIL) copy.detach(without);
+    new Compaction(copy, null).run();
+    return copy.fit(occupied) !== NIL;
+  }
+
+  private pinNote(): string {
+    return `; pinned blocks split the free space (${this.layout.pinned} pinned), so compaction cannot join it`;
   }
 
   private recordOrThrow(handle: Handle): number {
@@ -356,8 +737,13 @@ export class MemoryManager {
     return p;
   }
 
-  private outOfMemory(size: number): OutOfMemoryError {
-    return new OutOfMemoryError(size, this.capacity - this.layout.used, this.layout.index.largest);
+  private outOfMemory(size: number, detail: string): OutOfMemoryError {
+    return new OutOfMemoryError(
+      size,
+      this.capacity - this.layout.used,
+      this.layout.index.largest,
+      detail,
+    );
   }
 
   private checkIdle(method: string): void {
@@ -381,4 +767,44 @@ function rangeOutside(name: string, value: number, offset: number, size: number)
   return outOfRangeError(
     `The value of "${name}" is out of range: ${value} bytes from offset ${offset} cross the end of a ${size}-byte block.`,
   );
+}
+
+function pinnedError(handle: Handle, what: string): MemoryManagerError {
+  return new MemoryManagerError(
+    'ERR_BLOCK_PINNED',
+    `Cannot ${what} block ${handle}: it is pinned.`,
+  );
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof AbortSignal !== 'undefined' && value instanceof AbortSignal;
+}
+
+/** Reports a listener's error without letting it escape into the heap's own code. */
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === 'function') report(error);
+  else
+    queueMicrotask(() => {
+      throw error;
+    });
+}
+
+/** Resolves on a later macrotask, so timers and I/O run: setImmediate in Node, a MessageChannel in browsers. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const g = globalThis as { setImmediate?: (callback: () => void) => unknown };
+    if (typeof g.setImmediate === 'function') {
+      g.setImmediate(resolve);
+    } else if (typeof MessageChannel !== 'undefined') {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    } else {
+      setTimeout(resolve, 0);
+    }
+  });
 }
