@@ -11,12 +11,13 @@
  */
 import { LEFT, MAX, NIL, OFF, RIGHT, SIZE, STRIDE, type BlockRecords } from './block-records.js';
 
-/** Treap priority of record `p`: a 32-bit integer mix (lowbias32) of its id. */
+/** Treap priority of record `p`: a 32-bit integer mix (lowbias32) of its id, cut to 30 bits. */
 export function priority(p: number): number {
   let x = p / STRIDE;
   x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
-  return (x ^ (x >>> 16)) >>> 0;
+  // 30 bits: a V8 small integer on every platform, so priorities never allocate a heap number.
+  return (x ^ (x >>> 16)) >>> 2;
 }
 
 /** Restores the MAX invariant of `t` from its own size and its children. */

@@ -598,6 +598,7 @@ export class MemoryManager {
       const detail = ` (growing a ${oldSize}-byte block)`;
       if (this.capacity - layout.used < growth) throw this.outOfMemory(size, detail);
       const from = r[p + OFF];
+      let compacted = 0;
       if (layout.fit(occupied) !== NIL || layout.neighbourhood(p) >= occupied) {
         // Room without compacting: the block moves to where the strategy puts it.
         layout.detach(p);
@@ -612,15 +613,16 @@ export class MemoryManager {
         // Other blocks may slide over the old bytes: keep a copy.
         const saved = this.heap.slice(from, from + oldSize);
         layout.detach(p);
-        this.compactNow(false, false);
+        compacted = this.compactNow(false, false).blocksMoved;
         layout.attach(p, layout.fit(occupied), occupied);
         r = layout.records.r;
         this.heap.set(saved, r[p + OFF]);
       }
       layout.used += growth;
-      if (this.listeners.length > 0)
-        this.batch.push({ handle, from, to: r[p + OFF], size: oldSize });
-      this.publish(r[p + OFF] !== from);
+      const to = r[p + OFF];
+      if (to !== from && this.listeners.length > 0)
+        this.batch.push({ handle, from, to, size: oldSize });
+      this.publish(to !== from || compacted > 0);
     }
     r = layout.records.r;
     r[p + REQ] = size;

@@ -1,37 +1,54 @@
 /**
- * Model-based property test: random sequences of alloc, free, write, read and compact (sync and
- * async) run against MemoryManager and the ReferenceHeap of test/. After every step the heap
- * validates, every live block sits where the model put it and holds exactly what was written,
- * and the stats match. HEAP_SOAK=1 scales the run to about 1,000,000 operations.
+ * Model-based property test: random sequences of alloc, free, resize, write, read, view, pin,
+ * unpin and compact (sync, async and sliced) run against MemoryManager and the ReferenceHeap of
+ * test/, for both placement strategies. After every step the heap validates, every live block
+ * sits where the model put it and holds exactly what was written, the stats match, the epoch
+ * moved exactly when blocks moved, and a mirror kept only from move events equals the heap.
+ * HEAP_SOAK=1 scales the run to about 1,000,000 operations.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidHandleError, MemoryManager, OutOfMemoryError, type Handle } from '../src/index.js';
-import { ReferenceHeap } from './reference-heap.js';
+import {
+  InvalidHandleError,
+  MemoryManager,
+  MemoryManagerError,
+  OutOfMemoryError,
+  type BlockMove,
+  type Handle,
+} from '../src/index.js';
+import { ReferenceHeap, type RefOutcome, type RefStrategy } from './reference-heap.js';
 
 type Op =
   | { kind: 'alloc'; size: number; async: boolean }
   | { kind: 'free'; pick: number; async: boolean }
   | { kind: 'freeStale'; pick: number }
-  | { kind: 'write'; pick: number; at: number; bytes: Uint8Array }
-  | { kind: 'read'; pick: number; at: number }
-  | { kind: 'compact'; async: boolean };
+  | { kind: 'resize'; pick: number; size: number; async: boolean }
+  | { kind: 'write'; pick: number; at: number; bytes: Uint8Array; viaView: boolean }
+  | { kind: 'read'; pick: number; at: number; viaView: boolean }
+  | { kind: 'pin'; pick: number }
+  | { kind: 'unpin'; pick: number }
+  | { kind: 'compact'; mode: 'sync' | 'async' | 'sliced'; sliceBytes: number };
 
-const soak = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  ?.HEAP_SOAK;
+interface Config {
+  capacity: number;
+  align: number;
+  autoCompact: boolean;
+  strategy: RefStrategy;
+}
+
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+const soak = env?.HEAP_SOAK !== undefined && env.HEAP_SOAK !== '';
 const RUNS = soak ? 1000 : 40;
-const MAX_OPS = soak ? 2000 : 120;
+const MAX_OPS = soak ? 1000 : 120;
 
 function opArbitrary(maxSize: number): fc.Arbitrary<Op> {
   const pick = fc.nat();
+  // Mostly small blocks, so heaps hold many blocks and many holes.
+  const size = fc.oneof(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: maxSize }));
   return fc.oneof(
     {
-      weight: 5,
-      arbitrary: fc.record({
-        kind: fc.constant('alloc' as const),
-        size: fc.oneof(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: maxSize })),
-        async: fc.boolean(),
-      }),
+      weight: 6,
+      arbitrary: fc.record({ kind: fc.constant('alloc' as const), size, async: fc.boolean() }),
     },
     {
       weight: 4,
@@ -41,16 +58,40 @@ function opArbitrary(maxSize: number): fc.Arbitrary<Op> {
     {
       weight: 3,
       arbitrary: fc.record({
+        kind: fc.constant('resize' as const),
+        pick,
+        size,
+        async: fc.boolean(),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
         kind: fc.constant('write' as const),
         pick,
         at: fc.nat(),
         bytes: fc.uint8Array({ minLength: 1, maxLength: 48 }),
+        viaView: fc.boolean(),
       }),
     },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), pick, at: fc.nat() }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('read' as const),
+        pick,
+        at: fc.nat(),
+        viaView: fc.boolean(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('pin' as const), pick }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('unpin' as const), pick }) },
     {
       weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('compact' as const), async: fc.boolean() }),
+      arbitrary: fc.record({
+        kind: fc.constant('compact' as const),
+        mode: fc.constantFrom('sync' as const, 'async' as const, 'sliced' as const),
+        sliceBytes: fc.integer({ min: 1, max: 256 }),
+      }),
     },
   );
 }
@@ -60,6 +101,7 @@ const scenario = fc
     capacity: fc.integer({ min: 64, max: 4096 }),
     align: fc.constantFrom(1, 2, 4, 8, 16, 64),
     autoCompact: fc.boolean(),
+    strategy: fc.constantFrom<RefStrategy>('first-fit', 'best-fit'),
   })
   .chain((config) =>
     fc.record({
@@ -72,62 +114,108 @@ const scenario = fc
     }),
   );
 
+/** Applies a batch of moves to a mirror as the onMove documentation says: from a snapshot. */
+function applyMoves(mirror: Uint8Array, moves: readonly BlockMove[]): void {
+  const before = mirror.slice();
+  for (const m of moves) mirror.set(before.subarray(m.from, m.from + m.size), m.to);
+}
+
 /** Asserts that the heap and the model agree on everything observable. */
-function expectSame(mm: MemoryManager, model: ReferenceHeap, handles: Map<number, Handle>): void {
+function expectSame(
+  mm: MemoryManager,
+  model: ReferenceHeap,
+  handles: Map<number, Handle>,
+  mirror: Uint8Array,
+): void {
   mm.validate();
-  const s = mm.stats();
-  expect(s.used).toBe(model.used);
-  expect(s.free).toBe(model.capacity - model.used);
-  expect(s.largestFree).toBe(model.largestFree);
-  expect(s.liveBlocks).toBe(model.live.size);
-  expect(s.freeBlocks).toBe(model.free.length);
-  expect(s.peakUsed).toBe(model.peakUsed);
-  expect(s.compactions).toBe(model.compactions);
-  expect(s.bytesMoved).toBe(model.bytesMoved);
+  expect(mm.stats()).toEqual({
+    capacity: model.capacity,
+    used: model.used,
+    free: model.capacity - model.used,
+    largestFree: model.largestFree,
+    liveBlocks: model.live.size,
+    freeBlocks: model.free.length,
+    pinnedBlocks: model.pinnedBlocks,
+    fragmentation:
+      model.capacity === model.used ? 0 : 1 - model.largestFree / (model.capacity - model.used),
+    peakUsed: model.peakUsed,
+    compactions: model.compactions,
+    bytesMoved: model.bytesMoved,
+  });
   for (const [id, block] of model.live) {
     const h = handles.get(id)!;
     expect(mm.offsetOf(h)).toBe(block.offset);
     expect(mm.sizeOf(h)).toBe(block.requested);
+    expect(mm.isPinned(h)).toBe(block.pins > 0);
     expect(mm.read(h)).toEqual(block.bytes);
+    expect(mirror.subarray(block.offset, block.offset + block.requested)).toEqual(block.bytes);
   }
 }
 
-async function run(config: { capacity: number; align: number; autoCompact: boolean }, ops: Op[]) {
+async function expectRefusal(outcome: RefOutcome, call: () => Promise<unknown>): Promise<void> {
+  if (outcome === 'out-of-memory') await expect(call()).rejects.toBeInstanceOf(OutOfMemoryError);
+  else await expect(call()).rejects.toMatchObject({ code: 'ERR_BLOCK_PINNED' });
+}
+
+async function run(config: Config, ops: Op[]): Promise<void> {
   const mm = new MemoryManager({
     size: config.capacity,
     align: config.align,
     autoCompact: config.autoCompact,
+    strategy: config.strategy,
   });
-  const model = new ReferenceHeap(config.capacity, config.align);
+  const model = new ReferenceHeap(
+    config.capacity,
+    config.align,
+    config.strategy,
+    config.autoCompact,
+  );
   const handles = new Map<number, Handle>(); // model id -> handle
   const stale: Handle[] = [];
+  // The mirror follows the heap through move events and the writes this test makes.
+  const mirror = new Uint8Array(mm.capacity);
+  mm.onMove((moves) => applyMoves(mirror, moves));
+  const mirrorWrite = (id: number, data: Uint8Array, at: number): void => {
+    mirror.set(data, model.block(id).offset + at);
+  };
+  // New and grown blocks read as zeros: mirror that too.
+  const mirrorZero = (id: number, from: number): void => {
+    const b = model.block(id);
+    mirror.fill(0, b.offset + from, b.offset + b.requested);
+  };
+
   for (const op of ops) {
     const ids = [...model.live.keys()];
+    const chosen = ids.length === 0 ? undefined : ids[('pick' in op ? op.pick : 0) % ids.length];
+    const offsetsBefore = new Map([...model.live].map(([id, b]) => [id, b.offset]));
+    const epochBefore = mm.epoch;
     switch (op.kind) {
       case 'alloc': {
-        const id = model.alloc(op.size, config.autoCompact);
+        const id = model.alloc(op.size);
+        const call = (): Promise<Handle> =>
+          op.async ? mm.alloc(op.size) : Promise.resolve().then(() => mm.allocSync(op.size));
         if (id === undefined) {
-          const before = mm.stats();
-          const call = () =>
-            op.async ? mm.alloc(op.size) : Promise.resolve().then(() => mm.allocSync(op.size));
           await expect(call()).rejects.toBeInstanceOf(OutOfMemoryError);
-          expect(mm.stats()).toEqual(before);
         } else {
-          const h = op.async ? await mm.alloc(op.size) : mm.allocSync(op.size);
+          const h = await call();
           expect(h).toBeGreaterThan(0);
-          expect(mm.has(h)).toBe(true);
           handles.set(id, h);
+          mirrorZero(id, 0);
         }
         break;
       }
       case 'free': {
-        if (ids.length === 0) break;
-        const id = ids[op.pick % ids.length];
-        const h = handles.get(id)!;
-        model.release(id);
-        handles.delete(id);
-        if (op.async) await mm.free(h);
-        else mm.freeSync(h);
+        if (chosen === undefined) break;
+        const h = handles.get(chosen)!;
+        const outcome = model.release(chosen);
+        const call = (): Promise<void> =>
+          op.async ? mm.free(h) : Promise.resolve().then(() => mm.freeSync(h));
+        if (outcome !== 'ok') {
+          await expectRefusal(outcome, call);
+          break;
+        }
+        await call();
+        handles.delete(chosen);
         expect(mm.has(h)).toBe(false);
         stale.push(h);
         break;
@@ -140,32 +228,77 @@ async function run(config: { capacity: number; align: number; autoCompact: boole
         expect(() => mm.read(h)).toThrow(InvalidHandleError);
         break;
       }
+      case 'resize': {
+        if (chosen === undefined) break;
+        const h = handles.get(chosen)!;
+        const oldSize = model.block(chosen).requested;
+        const outcome = model.resize(chosen, op.size);
+        const call = (): Promise<void> =>
+          op.async
+            ? mm.resize(h, op.size)
+            : Promise.resolve().then(() => mm.resizeSync(h, op.size));
+        if (outcome !== 'ok') {
+          await expectRefusal(outcome, call);
+          break;
+        }
+        await call();
+        if (op.size > oldSize) mirrorZero(chosen, oldSize);
+        break;
+      }
       case 'write': {
-        if (ids.length === 0) break;
-        const id = ids[op.pick % ids.length];
-        const block = model.live.get(id)!;
+        if (chosen === undefined) break;
+        const block = model.block(chosen);
         const at = op.at % block.requested;
         const data = op.bytes.subarray(0, block.requested - at);
-        mm.write(handles.get(id)!, data, at);
+        if (op.viaView) mm.view(handles.get(chosen)!).set(data, at);
+        else mm.write(handles.get(chosen)!, data, at);
         block.bytes.set(data, at);
+        mirrorWrite(chosen, data, at);
         break;
       }
       case 'read': {
-        if (ids.length === 0) break;
-        const id = ids[op.pick % ids.length];
-        const block = model.live.get(id)!;
+        if (chosen === undefined) break;
+        const block = model.block(chosen);
         const at = op.at % (block.requested + 1);
-        expect(mm.read(handles.get(id)!, at)).toEqual(block.bytes.subarray(at));
+        const got = op.viaView
+          ? mm.view(handles.get(chosen)!).subarray(at)
+          : mm.read(handles.get(chosen)!, at);
+        expect(got).toEqual(block.bytes.subarray(at));
+        break;
+      }
+      case 'pin': {
+        if (chosen === undefined) break;
+        mm.pin(handles.get(chosen)!);
+        model.block(chosen).pins++;
+        break;
+      }
+      case 'unpin': {
+        if (chosen === undefined) break;
+        const block = model.block(chosen);
+        if (block.pins === 0) {
+          expect(() => mm.unpin(handles.get(chosen)!)).toThrow(MemoryManagerError);
+          break;
+        }
+        mm.unpin(handles.get(chosen)!);
+        block.pins--;
         break;
       }
       case 'compact': {
         const expected = model.compact();
-        const result = op.async ? await mm.compact() : mm.compactSync();
+        const result =
+          op.mode === 'sync'
+            ? mm.compactSync()
+            : await mm.compact(op.mode === 'sliced' ? { sliceBytes: op.sliceBytes } : {});
         expect(result).toEqual(expected);
         break;
       }
     }
-    expectSame(mm, model, handles);
+    const moved = [...model.live].some(
+      ([id, b]) => offsetsBefore.has(id) && offsetsBefore.get(id) !== b.offset,
+    );
+    if (moved) expect(mm.epoch).toBeGreaterThan(epochBefore);
+    else expect(mm.epoch).toBe(epochBefore);
+    expectSame(mm, model, handles, mirror);
   }
 }
 
@@ -180,6 +313,6 @@ describe('MemoryManager against the reference model', () => {
         { numRuns: RUNS },
       );
     },
-    soak ? 3_600_000 : 60_000,
+    soak ? 3_600_000 : 120_000,
   );
 });

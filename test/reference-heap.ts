@@ -1,21 +1,35 @@
 /**
  * The reference model: the simplest heap that places blocks exactly as the specification says,
  * written apart from src/ so the tests compare two independent implementations.
- * A sorted array of free blocks, scanned linearly; a Map of live blocks; compaction by sorting.
+ * A sorted array of free blocks scanned linearly, a Map of live blocks, and compaction that
+ * moves each unpinned block, in address order, to the lowest free place below it that holds it.
  */
 export interface RefBlock {
   offset: number;
   /** Occupied bytes (requested size rounded up to the alignment). */
   occupied: number;
   requested: number;
+  pins: number;
   bytes: Uint8Array;
 }
+
+interface Free {
+  offset: number;
+  size: number;
+}
+
+export type RefStrategy = 'first-fit' | 'best-fit';
+
+/** What an operation of the model did: its result, or why it failed. */
+export type RefOutcome = 'ok' | 'out-of-memory' | 'pinned';
 
 export class ReferenceHeap {
   readonly capacity: number;
   readonly align: number;
+  readonly strategy: RefStrategy;
+  readonly autoCompact: boolean;
   /** Free blocks, sorted by offset, never touching. */
-  free: { offset: number; size: number }[];
+  free: Free[];
   /** Live blocks by model id. */
   live = new Map<number, RefBlock>();
   peakUsed = 0;
@@ -23,9 +37,16 @@ export class ReferenceHeap {
   bytesMoved = 0;
   private nextId = 1;
 
-  constructor(capacity: number, align: number) {
+  constructor(
+    capacity: number,
+    align: number,
+    strategy: RefStrategy = 'first-fit',
+    autoCompact = true,
+  ) {
     this.capacity = capacity - (capacity % align);
     this.align = align;
+    this.strategy = strategy;
+    this.autoCompact = autoCompact;
     this.free = [{ offset: 0, size: this.capacity }];
   }
 
@@ -39,41 +60,164 @@ export class ReferenceHeap {
     return this.free.reduce((m, f) => Math.max(m, f.size), 0);
   }
 
+  get pinnedBlocks(): number {
+    let n = 0;
+    for (const b of this.live.values()) if (b.pins > 0) n++;
+    return n;
+  }
+
   roundUp(size: number): number {
     return Math.ceil(size / this.align) * this.align;
   }
 
-  /** First fit, compacting when only that makes room. Returns the model id, or undefined on OOM. */
-  alloc(size: number, autoCompact = true): number | undefined {
+  /** Allocates; returns the model id, or undefined when the heap must refuse. */
+  alloc(size: number): number | undefined {
     const need = this.roundUp(size);
-    let i = this.free.findIndex((f) => f.size >= need);
-    if (i < 0) {
-      if (!autoCompact || this.capacity - this.used < need) return undefined;
+    let hole = this.fit(need);
+    if (hole === undefined) {
+      if (!this.canCompactFor(need)) return undefined;
       this.compact();
-      i = this.free.findIndex((f) => f.size >= need);
+      hole = this.fit(need)!;
     }
-    const hole = this.free[i];
-    const block: RefBlock = {
-      offset: hole.offset,
+    const id = this.nextId++;
+    this.live.set(id, {
+      offset: this.take(hole, need),
       occupied: need,
       requested: size,
+      pins: 0,
       bytes: new Uint8Array(size),
-    };
-    if (hole.size === need) this.free.splice(i, 1);
-    else this.free[i] = { offset: hole.offset + need, size: hole.size - need };
-    const id = this.nextId++;
-    this.live.set(id, block);
+    });
     this.peakUsed = Math.max(this.peakUsed, this.used);
     return id;
   }
 
-  release(id: number): void {
+  release(id: number): RefOutcome {
+    const block = this.block(id);
+    if (block.pins > 0) return 'pinned';
+    this.live.delete(id);
+    this.giveBack(block.offset, block.occupied);
+    return 'ok';
+  }
+
+  resize(id: number, size: number): RefOutcome {
+    const block = this.block(id);
+    const need = this.roundUp(size);
+    const grow = (): void => {
+      const bytes = new Uint8Array(size);
+      bytes.set(block.bytes.subarray(0, Math.min(size, block.requested)));
+      block.bytes = bytes;
+      block.requested = size;
+    };
+    if (need <= block.occupied) {
+      if (need < block.occupied) this.giveBack(block.offset + need, block.occupied - need);
+      block.occupied = need;
+      grow();
+      return 'ok';
+    }
+    const growth = need - block.occupied;
+    const next = this.free.find((f) => f.offset === block.offset + block.occupied);
+    if (next && next.size >= growth) {
+      this.take(next, growth);
+      block.occupied = need;
+      grow();
+      this.peakUsed = Math.max(this.peakUsed, this.used);
+      return 'ok';
+    }
+    if (block.pins > 0) return 'pinned';
+    if (this.capacity - this.used < growth) return 'out-of-memory';
+    const prev = this.free.find((f) => f.offset + f.size === block.offset);
+    const around = block.occupied + (prev?.size ?? 0) + (next?.size ?? 0);
+    if (this.fit(need) === undefined && around < need) {
+      if (!this.autoCompact) return 'out-of-memory';
+      if (this.pinnedBlocks > 0) {
+        const trial = this.copy();
+        trial.detach(id);
+        trial.compact();
+        if (trial.fit(need) === undefined) return 'out-of-memory';
+      }
+      this.detach(id);
+      this.compact();
+    } else {
+      this.detach(id);
+    }
+    block.offset = this.take(this.fit(need)!, need);
+    block.occupied = need;
+    this.live.set(id, block);
+    grow();
+    this.peakUsed = Math.max(this.peakUsed, this.used);
+    return 'ok';
+  }
+
+  compact(): { blocksMoved: number; bytesMoved: number } {
+    let blocksMoved = 0;
+    let bytesMoved = 0;
+    const order = [...this.live.entries()].sort((a, b) => a[1].offset - b[1].offset);
+    for (const [id, b] of order) {
+      if (b.pins > 0) continue;
+      const lower = this.free.find((f) => f.size >= b.occupied && f.offset < b.offset);
+      const prevFree = this.free.some((f) => f.offset + f.size === b.offset);
+      if (!lower && !prevFree) continue;
+      this.detach(id);
+      const from = b.offset;
+      b.offset = this.take(
+        this.free.find((f) => f.size >= b.occupied)!,
+        b.occupied,
+      );
+      this.live.set(id, b);
+      if (b.offset !== from) {
+        blocksMoved++;
+        bytesMoved += b.occupied;
+      }
+    }
+    this.compactions++;
+    this.bytesMoved += bytesMoved;
+    return { blocksMoved, bytesMoved };
+  }
+
+  /** True when compaction would make room for `need` bytes (and it is allowed). */
+  canCompactFor(need: number): boolean {
+    if (!this.autoCompact || this.capacity - this.used < need) return false;
+    if (this.pinnedBlocks === 0) return true;
+    const trial = this.copy();
+    trial.compact();
+    return trial.fit(need) !== undefined;
+  }
+
+  block(id: number): RefBlock {
     const block = this.live.get(id);
     if (!block) throw new Error(`model: no block ${id}`);
+    return block;
+  }
+
+  private fit(need: number): Free | undefined {
+    if (this.strategy === 'first-fit') return this.free.find((f) => f.size >= need);
+    let best: Free | undefined;
+    for (const f of this.free) if (f.size >= need && (!best || f.size < best.size)) best = f;
+    return best;
+  }
+
+  /** Takes `need` bytes from the front of free block `f`; returns their offset. */
+  private take(f: Free, need: number): number {
+    const offset = f.offset;
+    if (f.size === need) this.free.splice(this.free.indexOf(f), 1);
+    else {
+      f.offset += need;
+      f.size -= need;
+    }
+    return offset;
+  }
+
+  /** Takes a live block out (its space becomes free); it stays in `live` for the caller. */
+  private detach(id: number): void {
+    const b = this.block(id);
     this.live.delete(id);
-    this.free.push({ offset: block.offset, size: block.occupied });
+    this.giveBack(b.offset, b.occupied);
+  }
+
+  private giveBack(offset: number, size: number): void {
+    this.free.push({ offset, size });
     this.free.sort((a, b) => a.offset - b.offset);
-    const merged: { offset: number; size: number }[] = [];
+    const merged: Free[] = [];
     for (const f of this.free) {
       const last = merged[merged.length - 1];
       if (last && last.offset + last.size === f.offset) last.size += f.size;
@@ -82,22 +226,10 @@ export class ReferenceHeap {
     this.free = merged;
   }
 
-  compact(): { blocksMoved: number; bytesMoved: number } {
-    let cursor = 0;
-    let blocksMoved = 0;
-    let bytesMoved = 0;
-    const ordered = [...this.live.values()].sort((a, b) => a.offset - b.offset);
-    for (const b of ordered) {
-      if (b.offset !== cursor) {
-        blocksMoved++;
-        bytesMoved += b.occupied;
-        b.offset = cursor;
-      }
-      cursor += b.occupied;
-    }
-    this.free = cursor < this.capacity ? [{ offset: cursor, size: this.capacity - cursor }] : [];
-    this.compactions++;
-    this.bytesMoved += bytesMoved;
-    return { blocksMoved, bytesMoved };
+  private copy(): ReferenceHeap {
+    const c = new ReferenceHeap(this.capacity, this.align, this.strategy, this.autoCompact);
+    c.free = this.free.map((f) => ({ ...f }));
+    for (const [id, b] of this.live) c.live.set(id, { ...b });
+    return c;
   }
 }

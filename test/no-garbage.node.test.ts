@@ -1,0 +1,61 @@
+// The sync alloc/free paths must allocate no JS objects at all (docs/design.md: "the sync
+// alloc/free paths allocate no garbage"). Measured precisely in a child process by
+// bench/no-garbage-probe.ts: with `--expose-gc` and a 64 MiB young generation, 1,000,000
+// allocSync+freeSync pairs (a few hundred live blocks, fixed-seed sizes, after a warm-up) run
+// without any scavenge unless they allocate that much, so the young generation's growth across
+// the loop is exactly what the loop allocated. Asserts on bytes and GC counts, never on time.
+// Node-only (child process): the browser project excludes *.node.test.ts.
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface ProbeResult {
+  allocator: string;
+  pairs: number;
+  newSpaceBytes: number;
+  gcDuringLoop: number;
+  heapUsedBefore: number;
+  heapUsedAfter: number;
+}
+
+async function probe(zeroFill: boolean): Promise<ProbeResult> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--min-semi-space-size=64',
+      '--max-semi-space-size=64',
+      '--import',
+      'tsx',
+      'bench/no-garbage-probe.ts',
+      '--allocator=ours',
+      '--pairs=1000000',
+      '--live=300',
+      `--zero-fill=${zeroFill}`,
+    ],
+    { cwd: repoRoot, timeout: 60_000, maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ProbeResult;
+}
+
+describe('sync alloc/free paths allocate nothing on the JS heap', () => {
+  for (const zeroFill of [false, true]) {
+    it(`1,000,000 allocSync+freeSync pairs, zeroFill ${zeroFill}`, async () => {
+      const r = await probe(zeroFill);
+      expect(r.allocator).toBe('ours');
+      expect(r.pairs).toBe(1_000_000);
+      // No scavenge during the loop: it allocated less than the 64 MiB young generation...
+      expect(r.gcDuringLoop).toBe(0);
+      // ...and in fact (next to) nothing: a single 16-byte object every 1,000 pairs would
+      // already be 16 KB. What remains is the probe's own measuring noise (a few hundred bytes).
+      expect(r.newSpaceBytes).toBeLessThan(16 * 1024);
+      // Nothing retained after forced full GCs.
+      expect(r.heapUsedAfter - r.heapUsedBefore).toBeLessThan(1024 * 1024);
+    }, 60_000);
+  }
+});
