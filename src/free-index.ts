@@ -39,6 +39,14 @@ export class FreeIndex {
   // The two halves produced by split(): fields, so splitting allocates nothing.
   private splitLeft = NIL;
   private splitRight = NIL;
+  /**
+   * The nodes from the root down to `pathEnd`, as found by the last firstFit or descent. It
+   * stays valid until the tree's shape changes, so allocating right after a first-fit search
+   * fixes the maxima without walking down again.
+   */
+  private path: Uint32Array = new Uint32Array(64);
+  private pathLength = 0;
+  private pathEnd = NIL;
 
   constructor(records: BlockRecords) {
     this.records = records;
@@ -54,12 +62,19 @@ export class FreeIndex {
     const r = this.records.r;
     let t = this.root;
     if (r[t + MAX] < n) return NIL;
+    let path = this.path;
+    let i = 0;
     for (;;) {
+      if (i === path.length) path = this.growPath();
+      path[i++] = t;
       const l = r[t + LEFT];
       if (r[l + MAX] >= n) t = l;
-      else if (r[t + SIZE] >= n) return t;
+      else if (r[t + SIZE] >= n) break;
       else t = r[t + RIGHT];
     }
+    this.pathLength = i;
+    this.pathEnd = t;
+    return t;
   }
 
   /** Adds free record `p` (OFF and SIZE set, not in the tree). O(log F). */
@@ -69,14 +84,26 @@ export class FreeIndex {
     r[p + MAX] = r[p + SIZE];
     this.root = this.insertAt(r, this.root, p, priority(p));
     this.count++;
+    this.pathEnd = NIL;
   }
 
   /** Removes free record `p` from the tree. O(log F). */
   remove(p: number): void {
     const r = this.records.r;
-    this.root = this.removeAt(r, this.root, r[p + OFF]);
+    const depth = this.pathTo(p);
+    const path = this.path;
+    const m = this.merge(r, r[p + LEFT], r[p + RIGHT]);
+    if (depth === 1) {
+      this.root = m;
+    } else {
+      const parent = path[depth - 2];
+      if (r[parent + LEFT] === p) r[parent + LEFT] = m;
+      else r[parent + RIGHT] = m;
+      this.pullPath(r, depth - 2);
+    }
     r[p + LEFT] = r[p + RIGHT] = r[p + MAX] = 0;
     this.count--;
+    this.pathEnd = NIL;
   }
 
   /**
@@ -84,8 +111,7 @@ export class FreeIndex {
    * address order (a block that shrank from the front or grew into a neighbour). O(log F).
    */
   changed(p: number): void {
-    const r = this.records.r;
-    this.refreshAt(r, this.root, r[p + OFF]);
+    this.pullPath(this.records.r, this.pathTo(p) - 1);
   }
 
   /**
@@ -103,12 +129,14 @@ export class FreeIndex {
     r[p + MAX] = r[p + SIZE];
     this.root = this.merge(r, this.merge(r, below, p), above);
     this.count += 1 - removed;
+    this.pathEnd = NIL;
   }
 
   /** Empties the index (the caller recycles the records). O(1). */
   clear(): void {
     this.root = NIL;
     this.count = 0;
+    this.pathEnd = NIL;
   }
 
   /**
@@ -197,16 +225,6 @@ export class FreeIndex {
     }
   }
 
-  private removeAt(r: Uint32Array, t: number, key: number): number {
-    if (t === NIL) throw new Error(`free index: no free block at offset ${key}`);
-    const o = r[t + OFF];
-    if (o === key) return this.merge(r, r[t + LEFT], r[t + RIGHT]);
-    if (key < o) r[t + LEFT] = this.removeAt(r, r[t + LEFT], key);
-    else r[t + RIGHT] = this.removeAt(r, r[t + RIGHT], key);
-    pull(r, t);
-    return t;
-  }
-
   /** Joins two treaps whose keys are all ordered a < b. */
   private merge(r: Uint32Array, a: number, b: number): number {
     if (a === NIL) return b;
@@ -221,10 +239,42 @@ export class FreeIndex {
     return b;
   }
 
-  private refreshAt(r: Uint32Array, t: number, key: number): void {
-    if (t === NIL) throw new Error(`free index: no free block at offset ${key}`);
-    const o = r[t + OFF];
-    if (o !== key) this.refreshAt(r, key < o ? r[t + LEFT] : r[t + RIGHT], key);
-    pull(r, t);
+  /**
+   * Makes `path` hold the nodes from the root down to `p` (reusing the last search when it
+   * ended at `p`) and returns how many there are. O(log F).
+   */
+  private pathTo(p: number): number {
+    if (this.pathEnd === p) return this.pathLength;
+    const r = this.records.r;
+    const key = r[p + OFF];
+    let path = this.path;
+    let i = 0;
+    for (let t = this.root; ; t = key < r[t + OFF] ? r[t + LEFT] : r[t + RIGHT]) {
+      if (t === NIL) throw new Error(`free index: no free block at offset ${key}`);
+      if (i === path.length) path = this.growPath();
+      path[i++] = t;
+      if (t === p) break;
+    }
+    this.pathLength = i;
+    this.pathEnd = p;
+    return i;
+  }
+
+  /** Restores the MAX invariant from path[from] up to the root, stopping where nothing changes. */
+  private pullPath(r: Uint32Array, from: number): void {
+    const path = this.path;
+    for (let i = from; i >= 0; i--) {
+      const t = path[i];
+      const before = r[t + MAX];
+      pull(r, t);
+      if (r[t + MAX] === before) return; // the maxima above depend on this one only
+    }
+  }
+
+  private growPath(): Uint32Array {
+    const path = new Uint32Array(this.path.length * 2);
+    path.set(this.path);
+    this.path = path;
+    return path;
   }
 }
