@@ -29,7 +29,8 @@ export class Compaction implements CompactResult {
   private readonly layout: BlockLayout;
   /** The heap's bytes, or null to plan a compaction on a copy of the layout without moving bytes. */
   private readonly heap: Uint8Array | null;
-  private readonly sink: MoveSink | null;
+  /** Told of every move; may be replaced between steps. */
+  sink: MoveSink | null;
 
   constructor(layout: BlockLayout, heap: Uint8Array | null, sink: MoveSink | null = null) {
     this.layout = layout;

@@ -167,6 +167,8 @@ export class MemoryManager {
   private listeners: MoveListener[] = [];
   /** Moves of the operation under way, collected only while someone listens. */
   private batch: BlockMove[] = [];
+  /** True when blocks moved since the last published batch (listeners or not). */
+  private moved = false;
   private readonly sink: MoveSink = (p, from, to) => {
     const r = this.layout.records.r;
     this.batch.push({ handle: handleOf(r, p), from, to, size: r[p + REQ] });
@@ -335,7 +337,7 @@ export class MemoryManager {
     }
     const { sliceBytes, signal } = options;
     if (sliceBytes === undefined && signal === undefined) {
-      return this.lock.run(() => this.compactNow());
+      return this.lock.run(() => this.finish(this.compactNow()));
     }
     return this.lock.runAsync(() => {
       if (sliceBytes !== undefined) checkSize('sliceBytes', sliceBytes);
@@ -345,14 +347,16 @@ export class MemoryManager {
           `The "signal" option must be an AbortSignal. Received ${describe(signal)}.`,
         );
       }
-      return this.compactSlices(sliceBytes ?? Infinity, signal);
+      return this.compactSlices(sliceBytes ?? Infinity, signal).then((result) =>
+        this.finish(result),
+      );
     });
   }
 
   /** `compact()` at once, in one piece. @throws HeapBusyError while an async call is pending. */
   compactSync(): CompactResult {
     this.checkIdle('compactSync');
-    return this.compactNow();
+    return this.finish(this.compactNow());
   }
 
   /**
@@ -543,8 +547,9 @@ export class MemoryManager {
     let p = layout.allocate(occupied, size);
     if (p === NIL) {
       this.checkRoom(occupied, size, '');
-      this.compactNow(false);
+      this.compactNow();
       p = layout.allocate(occupied, size);
+      if (p === NIL) throw this.outOfMemory(size, ''); // checkRoom promised room: defensive
     }
     return this.allocated(p, size);
   }
@@ -555,7 +560,7 @@ export class MemoryManager {
     let p = layout.allocate(occupied, size);
     if (p === NIL) {
       this.checkRoom(occupied, size, '');
-      await this.compactSlices(sliceBytes, undefined, false);
+      await this.compactSlices(sliceBytes, undefined);
       p = layout.allocate(occupied, size);
       // Pins taken between slices can leave the free space split after all.
       if (p === NIL) throw this.outOfMemory(size, this.pinNote());
@@ -571,16 +576,14 @@ export class MemoryManager {
       this.heap.fill(0, off, off + size);
     }
     if (layout.used > this.peakUsed) this.peakUsed = layout.used;
-    const handle = handleOf(r, p);
-    if (this.scramble) this.scrambleNow();
-    return handle;
+    return this.finish(handleOf(r, p));
   }
 
   private freeNow(handle: Handle): void {
     const p = this.recordOrThrow(handle);
     if (pinsOf(this.layout.records.r, p) > 0) throw pinnedError(handle, 'free');
     this.layout.release(p);
-    if (this.scramble) this.scrambleNow();
+    this.finish(undefined);
   }
 
   private resizeNow(handle: Handle, size: number): void {
@@ -598,7 +601,6 @@ export class MemoryManager {
       const detail = ` (growing a ${oldSize}-byte block)`;
       if (this.capacity - layout.used < growth) throw this.outOfMemory(size, detail);
       const from = r[p + OFF];
-      let compacted = 0;
       if (layout.fit(occupied) !== NIL || layout.neighbourhood(p) >= occupied) {
         // Room without compacting: the block moves to where the strategy puts it.
         layout.detach(p);
@@ -613,16 +615,17 @@ export class MemoryManager {
         // Other blocks may slide over the old bytes: keep a copy.
         const saved = this.heap.slice(from, from + oldSize);
         layout.detach(p);
-        compacted = this.compactNow(false, false).blocksMoved;
+        this.compactNow();
         layout.attach(p, layout.fit(occupied), occupied);
         r = layout.records.r;
         this.heap.set(saved, r[p + OFF]);
       }
       layout.used += growth;
       const to = r[p + OFF];
-      if (to !== from && this.listeners.length > 0)
-        this.batch.push({ handle, from, to, size: oldSize });
-      this.publish(to !== from || compacted > 0);
+      if (to !== from) {
+        this.moved = true;
+        if (this.listeners.length > 0) this.batch.push({ handle, from, to, size: oldSize });
+      }
     }
     r = layout.records.r;
     r[p + REQ] = size;
@@ -631,14 +634,11 @@ export class MemoryManager {
       this.heap.fill(0, off + oldSize, off + size);
     }
     if (layout.used > this.peakUsed) this.peakUsed = layout.used;
-    if (this.scramble) this.scrambleNow();
+    this.finish(undefined);
   }
 
-  /**
-   * Runs a whole compaction at once. `publish` false leaves the moves in the batch for the
-   * caller to publish with its own (auto-compaction publishes them itself unless told not to).
-   */
-  private compactNow(scrambleAfter = true, publish = true): CompactResult {
+  /** Runs a whole compaction at once; its moves join the operation's batch. */
+  private compactNow(): CompactResult {
     const c = new Compaction(
       this.layout,
       this.heap,
@@ -646,44 +646,52 @@ export class MemoryManager {
     ).run();
     this.compactions++;
     this.bytesMoved += c.bytesMoved;
-    if (publish) this.publish(c.blocksMoved > 0);
-    if (scrambleAfter && this.scramble) this.scrambleNow();
+    if (c.blocksMoved > 0) this.moved = true;
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }
 
+  /** Compacts in slices, publishing each slice's moves, yielding to the event loop between them. */
   private async compactSlices(
     sliceBytes: number,
     signal: AbortSignal | undefined,
-    scrambleAfter = true,
   ): Promise<CompactResult> {
     signal?.throwIfAborted();
-    const c = new Compaction(this.layout, this.heap, null);
+    const c = new Compaction(this.layout, this.heap);
     this.compactions++;
     for (;;) {
-      const movedBefore = c.blocksMoved;
       const bytesBefore = c.bytesMoved;
-      // Listeners may come and go between slices.
-      (c as unknown as { sink: MoveSink | null }).sink =
-        this.listeners.length > 0 ? this.sink : null;
+      const movedBefore = c.blocksMoved;
+      c.sink = this.listeners.length > 0 ? this.sink : null; // listeners may come and go
       c.step(sliceBytes);
       this.bytesMoved += c.bytesMoved - bytesBefore;
-      this.publish(c.blocksMoved > movedBefore);
+      if (c.blocksMoved > movedBefore) this.moved = true;
+      this.publish();
       if (c.done) break;
       await yieldToEventLoop();
       signal?.throwIfAborted();
     }
-    if (scrambleAfter && this.scramble) this.scrambleNow();
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }
 
-  private scrambleNow(): void {
-    const moved = scramble(this.layout, this.heap, this.listeners.length > 0 ? this.sink : null);
-    this.publish(moved > 0);
+  /**
+   * Ends a mutating operation once its state is final: scrambles (debug mode) and publishes
+   * the moves, so listeners never see a half-done operation. Returns `result`.
+   */
+  private finish<T>(result: T): T {
+    if (this.scramble) {
+      this.publish(); // one batch per arrangement: each block at most once per batch
+      if (scramble(this.layout, this.heap, this.listeners.length > 0 ? this.sink : null) > 0) {
+        this.moved = true;
+      }
+    }
+    this.publish();
+    return result;
   }
 
   /** Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners. */
-  private publish(moved: boolean): void {
-    if (!moved) return;
+  private publish(): void {
+    if (!this.moved) return;
+    this.moved = false;
     this.moveEpoch++;
     const listeners = this.listeners;
     if (this.batch.length === 0 || listeners.length === 0) {
