@@ -1,11 +1,12 @@
 /**
- * The free index against a sorted array scanned linearly (the reference of its one query,
- * first fit), over random inserts, removals and in-place changes; check() after every step.
+ * The free indexes against arrays scanned linearly (the references of their queries,
+ * first fit and best fit), over random inserts, removals and changes; check() after every step.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockRecords, NIL, OFF, SIZE } from '../src/block-records.js';
 import { FreeIndex } from '../src/free-index.js';
+import { SizeIndex } from '../src/size-index.js';
 
 type Op =
   | { kind: 'insert'; slot: number; size: number }
@@ -128,5 +129,65 @@ describe('FreeIndex', () => {
       t === NIL ? 0 : 1 + Math.max(depth(r[t + 5]), depth(r[t + 6]));
     expect(depth(index.root)).toBeLessThan(4 * Math.log2(n));
     expect(index.check()).toBeUndefined();
+  });
+});
+
+describe('SizeIndex', () => {
+  it('answers best fit exactly as a linear scan for the smallest fitting block, lowest address first', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              kind: fc.constant('insert' as const),
+              slot: fc.nat({ max: 299 }),
+              size: fc.integer({ min: 1, max: 40 }),
+            }),
+            fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+            fc.record({ kind: fc.constant('fit' as const), n: fc.integer({ min: 1, max: 48 }) }),
+          ),
+          { maxLength: 400, size: 'max' },
+        ),
+        (ops) => {
+          const records = new BlockRecords(4);
+          const index = new SizeIndex(records);
+          const live: number[] = [];
+          const used = new Set<number>();
+          for (const o of ops) {
+            const r = records.r;
+            if (o.kind === 'insert') {
+              if (used.has(o.slot)) continue;
+              const p = records.take();
+              records.r[p + OFF] = o.slot * SLOT;
+              records.r[p + SIZE] = o.size;
+              index.insert(p);
+              used.add(o.slot);
+              live.push(p);
+            } else if (o.kind === 'remove') {
+              if (live.length === 0) continue;
+              const p = live.splice(o.pick % live.length, 1)[0];
+              index.remove(p);
+              used.delete(r[p + OFF] / SLOT);
+              records.give(p);
+            } else {
+              let expected = NIL;
+              for (const p of live) {
+                if (r[p + SIZE] < o.n) continue;
+                if (
+                  expected === NIL ||
+                  r[p + SIZE] < r[expected + SIZE] ||
+                  (r[p + SIZE] === r[expected + SIZE] && r[p + OFF] < r[expected + OFF])
+                )
+                  expected = p;
+              }
+              expect(index.bestFit(o.n)).toBe(expected);
+            }
+            expect(index.check()).toBeUndefined();
+            expect(index.count).toBe(live.length);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
