@@ -11,13 +11,13 @@ import {
   type Handle,
   type HeapStats,
 } from '../src/index.js';
+import { ReferenceHeap } from './reference-heap.js';
 import {
   bytesOf,
   expectCoded,
   heapOver,
   nth,
   rejected,
-  roundUp,
   takeSnapshot,
   thrown,
   type ErrorClass,
@@ -35,46 +35,33 @@ function prng(seed: number): () => number {
   };
 }
 
-const FREE = -1;
-
-interface Segment {
-  offset: number;
-  /** Occupied bytes. */
-  size: number;
-  /** The model's id of the block, or FREE. */
-  owner: number;
-  /** The size asked for (live blocks). */
-  requested: number;
-}
-
 /** How a call is expected to settle. */
 type Outcome =
   | { status: 'fulfilled'; value?: unknown }
   | { status: 'rejected'; errorClass: ErrorClass; code: string; fields?: object };
 
+/** A live block of the model, in address order. */
+interface LiveBlock {
+  owner: number;
+  offset: number;
+  requested: number;
+}
+
 /**
- * The specification run sequentially: first fit on an address-ordered tiling of the heap, split
- * from the front, coalescing on free, compaction sliding live blocks down, autoCompact on.
+ * The specification run sequentially: the shared reference model (test/reference-heap.ts),
+ * plus the argument checks, so each call's expected outcome is known before it runs.
+ * Blocks are named by owner numbers chosen by the test.
  */
 class SequentialModel {
-  segments: Segment[];
-  peakUsed = 0;
-  compactions = 0;
-  bytesMoved = 0;
+  readonly ref: ReferenceHeap;
+  private readonly ids = new Map<number, number>(); // owner -> model id
 
-  constructor(
-    readonly capacity: number,
-    readonly align: number,
-  ) {
-    this.segments = [{ offset: 0, size: capacity, owner: FREE, requested: 0 }];
+  constructor(capacity: number, align: number) {
+    this.ref = new ReferenceHeap(capacity, align);
   }
 
-  get used(): number {
-    return this.segments.reduce((n, s) => (s.owner === FREE ? n : n + s.size), 0);
-  }
-
-  get largestFree(): number {
-    return this.segments.reduce((m, s) => (s.owner === FREE ? Math.max(m, s.size) : m), 0);
+  get compactions(): number {
+    return this.ref.compactions;
   }
 
   alloc(owner: number, size: unknown): Outcome {
@@ -84,94 +71,61 @@ class SequentialModel {
     if (!Number.isInteger(size) || size < 1) {
       return { status: 'rejected', errorClass: RangeError, code: 'ERR_OUT_OF_RANGE' };
     }
-    const occupied = roundUp(size, this.align);
-    const free = this.capacity - this.used;
-    if (size > this.capacity || occupied > free) {
+    const free = this.ref.capacity - this.ref.used;
+    const largestFree = this.ref.largestFree;
+    const id = size > this.ref.capacity ? undefined : this.ref.alloc(size);
+    if (id === undefined) {
       return {
         status: 'rejected',
         errorClass: OutOfMemoryError,
         code: 'ERR_OUT_OF_MEMORY',
-        fields: { requested: size, free, largestFree: this.largestFree },
+        fields: { requested: size, free, largestFree },
       };
     }
-    const fits = (s: Segment): boolean => s.owner === FREE && s.size >= occupied;
-    let i = this.segments.findIndex(fits);
-    if (i < 0) {
-      this.compact();
-      i = this.segments.findIndex(fits);
-    }
-    const hole = nth(this.segments, i);
-    const block = { offset: hole.offset, size: occupied, owner, requested: size };
-    if (hole.size === occupied) {
-      this.segments[i] = block;
-    } else {
-      hole.offset += occupied;
-      hole.size -= occupied;
-      this.segments.splice(i, 0, block);
-    }
-    this.peakUsed = Math.max(this.peakUsed, this.used);
+    this.ids.set(owner, id);
     return { status: 'fulfilled' };
   }
 
   free(owner: number): Outcome {
-    const i = this.segments.findIndex((s) => s.owner === owner);
-    if (owner === FREE || i < 0) {
+    const id = this.ids.get(owner);
+    if (id === undefined) {
       return { status: 'rejected', errorClass: InvalidHandleError, code: 'ERR_INVALID_HANDLE' };
     }
-    const s = nth(this.segments, i);
-    s.owner = FREE;
-    s.requested = 0;
-    const next = this.segments[i + 1];
-    if (next?.owner === FREE) {
-      s.size += next.size;
-      this.segments.splice(i + 1, 1);
-    }
-    const prev = this.segments[i - 1];
-    if (prev?.owner === FREE) {
-      prev.size += s.size;
-      this.segments.splice(i, 1);
-    }
+    this.ref.release(id);
+    this.ids.delete(owner);
     return { status: 'fulfilled', value: undefined };
   }
 
   compact(): CompactResult {
-    let cursor = 0;
-    let blocksMoved = 0;
-    let bytesMoved = 0;
-    const live = this.segments.filter((s) => s.owner !== FREE);
-    for (const s of live) {
-      if (s.offset !== cursor) {
-        blocksMoved++;
-        bytesMoved += s.size;
-        s.offset = cursor;
-      }
-      cursor += s.size;
-    }
-    if (cursor < this.capacity) {
-      live.push({ offset: cursor, size: this.capacity - cursor, owner: FREE, requested: 0 });
-    }
-    this.segments = live;
-    this.compactions++;
-    this.bytesMoved += bytesMoved;
-    return { blocksMoved, bytesMoved };
+    return this.ref.compact();
+  }
+
+  /** The live blocks in address order. */
+  live(): LiveBlock[] {
+    return [...this.ids]
+      .map(([owner, id]) => ({
+        owner,
+        offset: this.ref.block(id).offset,
+        requested: this.ref.block(id).requested,
+      }))
+      .sort((a, b) => a.offset - b.offset);
   }
 
   stats(): HeapStats {
-    const used = this.used;
-    const free = this.capacity - used;
-    const largestFree = this.largestFree;
+    const ref = this.ref;
+    const free = ref.capacity - ref.used;
     return {
-      capacity: this.capacity,
-      used,
+      capacity: ref.capacity,
+      used: ref.used,
       free,
-      largestFree,
-      liveBlocks: this.segments.filter((s) => s.owner !== FREE).length,
-      freeBlocks: this.segments.filter((s) => s.owner === FREE).length,
-      pinnedBlocks: 0,
-      fragmentation: free === 0 ? 0 : 1 - largestFree / free,
-      peakUsed: this.peakUsed,
-      compactions: this.compactions,
-      bytesMoved: this.bytesMoved,
+      largestFree: ref.largestFree,
+      liveBlocks: ref.live.size,
+      freeBlocks: ref.free.length,
+      pinnedBlocks: ref.pinnedBlocks,
+      fragmentation: free === 0 ? 0 : 1 - ref.largestFree / free,
+      peakUsed: ref.peakUsed,
+      compactions: ref.compactions,
+      bytesMoved: ref.bytesMoved,
     };
   }
 }
@@ -271,7 +225,7 @@ describe('un-awaited async calls', () => {
       } else if (i === 602) {
         all.push(allocCall('16')); // TypeError
       } else if (i === 603) {
-        all.push(freeCall(FREE, 0)); // not a handle
+        all.push(freeCall(-1, 0)); // not a handle (owner -1 was never allocated)
       } else {
         const r = random();
         if (r < 0.02) {
@@ -309,7 +263,7 @@ describe('un-awaited async calls', () => {
     // Every handle issued is distinct; the live ones are exactly the model's live blocks.
     const handles = [...handleOf.values()];
     expect(new Set(handles).size).toBe(handles.length);
-    const live = model.segments.filter((s) => s.owner !== FREE);
+    const live = model.live();
     expect(mm.blocks()).toEqual(
       live.map((s) => ({ handle: handleOf.get(s.owner), offset: s.offset, size: s.requested })),
     );
