@@ -26,6 +26,8 @@ export class Compaction implements CompactResult {
   bytesMoved = 0;
   /** Next block to consider; NIL when the compaction is complete. */
   private scan: number;
+  /** True when the last step packed around pins. */
+  private packed = false;
   private readonly layout: BlockLayout;
   /** The heap's bytes, or null to plan a compaction on a copy of the layout without moving bytes. */
   private readonly heap: Uint8Array | null;
@@ -57,8 +59,18 @@ export class Compaction implements CompactResult {
   step(budget: number): void {
     const start = this.bytesMoved;
     while (this.scan !== NIL && this.bytesMoved - start < budget) {
-      if (this.layout.pinned === 0) this.slide(budget - (this.bytesMoved - start));
-      else this.packOne();
+      if (this.layout.pinned === 0) {
+        // Sliding assumes everything before the first free block is in place; after packing
+        // around pins that were released between steps, gaps may remain behind the scan.
+        if (this.packed) {
+          this.packed = false;
+          this.scan = this.layout.head;
+        }
+        this.slide(budget - (this.bytesMoved - start));
+      } else {
+        this.packed = true;
+        this.packOne();
+      }
     }
   }
 

@@ -22,18 +22,7 @@ import {
   thrown,
   type ErrorClass,
 } from './heap-snapshot.js';
-
-/** A deterministic pseudo-random generator (mulberry32): values in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../bench/prng.js';
 
 /** How a call is expected to settle. */
 type Outcome =

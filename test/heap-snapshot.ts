@@ -1,10 +1,12 @@
 // Test helpers shared by the heap's test files: a heap over memory the test owns (so every heap
-// byte can be inspected), snapshots of the whole heap state, and error assertions.
+// byte can be inspected), snapshots of the whole heap state, a recorder of move batches, and
+// error assertions.
 // Web-standard APIs only: these files also run in the browser project.
 import { expect } from 'vitest';
 import {
   MemoryManager,
   type BlockInfo,
+  type BlockMove,
   type HeapStats,
   type MemoryManagerOptions,
 } from '../src/index.js';
@@ -96,4 +98,13 @@ export function nth<T>(xs: readonly T[], i: number): T {
     return expect.fail(`index ${i} out of bounds (${xs.length})`);
   }
   return x;
+}
+
+/** Every batch given to onMove, each copied out of the frozen array. */
+export function recordMoves(mm: MemoryManager): BlockMove[][] {
+  const batches: BlockMove[][] = [];
+  mm.onMove((moves) => {
+    batches.push(moves.map((m) => ({ ...m })));
+  });
+  return batches;
 }

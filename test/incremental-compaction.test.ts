@@ -20,24 +20,14 @@ import {
   rejected,
   takeSnapshot,
   type TestHeap,
+  recordMoves,
 } from './heap-snapshot.js';
+import { mulberry32 as prng } from '../bench/prng.js';
 
 const MiB = 1024 * 1024;
 const SLICE = 4096;
 /** A small fragmented heap: 24 blocks in 16 KiB. */
 const SMALL = { capacity: 16 * 1024, count: 24 };
-
-/** A deterministic pseudo-random generator (mulberry32): values in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Fragmented extends TestHeap {
   /** The bytes each live block must hold. */
@@ -100,15 +90,6 @@ function wrongBlocks(mm: MemoryManager, expected: Map<Handle, Uint8Array>): Hand
   const wrong: Handle[] = [];
   for (const [h, bytes] of expected) if (!sameBytes(mm.read(h), bytes)) wrong.push(h);
   return wrong;
-}
-
-/** Every batch given to onMove, each copied out of the frozen array. */
-function recordMoves(mm: MemoryManager): BlockMove[][] {
-  const batches: BlockMove[][] = [];
-  mm.onMove((moves) => {
-    batches.push(moves.map((m) => ({ ...m })));
-  });
-  return batches;
 }
 
 /** True when the live blocks are packed from offset 0 with one free block above them. */
@@ -570,5 +551,33 @@ describe('incremental compaction with pinned blocks', () => {
     expect(sameBytes(heap.memory, twin.memory)).toBe(true);
     expect(wrongBlocks(mm, expected)).toEqual([]);
     mm.validate();
+  });
+});
+
+describe('pins released between slices', () => {
+  it('a compaction that began around a pin still closes every gap once the pin is released', async () => {
+    // hole 0..16 | P 16..24 pinned | B 24..40 | hole 40..48 | C 48..56 | free 56..64
+    const mm = new MemoryManager({ size: 64 });
+    const x = mm.allocSync(16);
+    const p = mm.allocSync(8);
+    const b = mm.allocSync(16);
+    const y = mm.allocSync(8);
+    const c = mm.allocSync(8);
+    mm.freeSync(x);
+    mm.freeSync(y);
+    mm.pin(p);
+    const off = mm.onMove(() => {
+      if (mm.isPinned(p)) mm.unpin(p);
+    });
+    await mm.compact({ sliceBytes: 1 });
+    off();
+    mm.validate();
+    expect(mm.blocks().map((blk) => [blk.handle, blk.offset])).toEqual([
+      [b, 0],
+      [p, 16],
+      [c, 24],
+    ]);
+    expect(mm.stats()).toMatchObject({ freeBlocks: 1, largestFree: 32, pinnedBlocks: 0 });
+    expect(mm.compactSync()).toEqual({ blocksMoved: 0, bytesMoved: 0 });
   });
 });

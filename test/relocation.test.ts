@@ -21,7 +21,9 @@ import {
   takeSnapshot,
   thrown,
   type TestHeap,
+  recordMoves,
 } from './heap-snapshot.js';
+import { mulberry32 as prng } from '../bench/prng.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -46,30 +48,9 @@ function allocFilled(mm: MemoryManager, sizes: readonly number[]): Handle[] {
   });
 }
 
-/** Every batch given to onMove, each copied out of the frozen array. */
-function recordMoves(mm: MemoryManager): BlockMove[][] {
-  const batches: BlockMove[][] = [];
-  mm.onMove((moves) => {
-    batches.push(moves.map((m) => ({ ...m })));
-  });
-  return batches;
-}
-
 /** Offsets of `handles`, in the order given. */
 function offsetsOf(mm: MemoryManager, handles: readonly Handle[]): number[] {
   return handles.map((h) => mm.offsetOf(h));
-}
-
-/** A deterministic pseudo-random generator (mulberry32): values in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('resize', () => {
