@@ -51,7 +51,7 @@ export class BlockRecords {
   r: Uint32Array;
   /** Records ever handed out plus the nil record: ids at or above it were never used. */
   used = 1;
-  /** Unused records below `used`, a FIFO threaded through NEXT so reuse spreads over all of them. */
+  /** Unused records below `used`, a FIFO threaded through NEXT so reuse spreads over them. */
   private unusedHead = NIL;
   private unusedTail = NIL;
   /** Records currently holding a block (live or free). */

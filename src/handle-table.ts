@@ -6,7 +6,8 @@
  *
  * A record's generation advances each time it receives a live block and wraps after 4095,
  * so a stale handle could only be mistaken for a live one after its record was reused
- * 4095 times; unused records are reused in FIFO order to make that rarer still.
+ * 4095 times. Unused records are reused in FIFO order, but an exact fit or a free without free
+ * neighbours keeps using the same record, so one size churning in one hole wraps after 4095 pairs.
  */
 import { GEN_MASK, LIVE_BIT, META, NIL, STRIDE, type BlockRecords } from './block-records.js';
 

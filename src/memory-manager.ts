@@ -169,6 +169,9 @@ export class MemoryManager {
   private batch: BlockMove[] = [];
   /** True when blocks moved since the last published batch (listeners or not). */
   private moved = false;
+  /** Batches waiting for listeners, and whether listeners are being called now. */
+  private pendingBatches: (readonly BlockMove[])[] = [];
+  private publishing = false;
   private readonly sink: MoveSink = (p, from, to) => {
     const r = this.layout.records.r;
     this.batch.push({ handle: handleOf(r, p), from, to, size: r[p + REQ] });
@@ -688,24 +691,35 @@ export class MemoryManager {
     return result;
   }
 
-  /** Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners. */
+  /**
+   * Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners.
+   * A listener may call back into the heap; batches that causes are queued and delivered after
+   * the current one, so every listener sees the batches in the order they happened.
+   */
   private publish(): void {
     if (!this.moved) return;
     this.moved = false;
     this.moveEpoch++;
-    const listeners = this.listeners;
-    if (this.batch.length === 0 || listeners.length === 0) {
+    if (this.batch.length === 0 || this.listeners.length === 0) {
       this.batch = [];
       return;
     }
-    const moves = Object.freeze(this.batch);
+    this.pendingBatches.push(Object.freeze(this.batch));
     this.batch = [];
-    for (const listener of listeners) {
-      try {
-        listener(moves);
-      } catch (error) {
-        reportListenerError(error);
+    if (this.publishing) return;
+    this.publishing = true;
+    try {
+      for (let moves = this.pendingBatches.shift(); moves; moves = this.pendingBatches.shift()) {
+        for (const listener of this.listeners) {
+          try {
+            listener(moves);
+          } catch (error) {
+            reportListenerError(error);
+          }
+        }
       }
+    } finally {
+      this.publishing = false;
     }
   }
 

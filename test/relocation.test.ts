@@ -1189,3 +1189,39 @@ describe('scramble', () => {
     expect(v).toEqual(bytesOf(2, 16));
   });
 });
+
+describe('listeners that call back into the heap', () => {
+  it('every listener receives the batches in the order they happened, so a mirror stays exact', () => {
+    const mm = new MemoryManager({ size: 256 });
+    const hs: Handle[] = [];
+    for (let i = 0; i < 8; i++) hs.push(mm.allocSync(16));
+    const mirror = new Uint8Array(mm.capacity);
+    for (const [i, h] of hs.entries()) {
+      const data = new Uint8Array(16).fill(i + 1);
+      mm.write(h, data);
+      mirror.set(data, mm.offsetOf(h));
+    }
+    mm.freeSync(hs[0]);
+    mm.freeSync(hs[2]);
+    let reacted = false;
+    const batchSizes: number[] = [];
+    mm.onMove(() => {
+      if (reacted) return;
+      reacted = true;
+      mm.freeSync(hs[5]); // a listener that frees and compacts in reaction
+      mm.compactSync();
+    });
+    mm.onMove((moves) => {
+      batchSizes.push(moves.length);
+      const before = mirror.slice();
+      for (const { from, to, size } of moves) mirror.set(before.subarray(from, from + size), to);
+    });
+    mm.compactSync();
+    expect(batchSizes).toHaveLength(2);
+    expect(mm.epoch).toBe(2);
+    for (const b of mm.blocks()) {
+      expect(mirror.subarray(b.offset, b.offset + b.size)).toEqual(mm.read(b.handle));
+    }
+    mm.validate();
+  });
+});
