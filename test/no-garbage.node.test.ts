@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PROBE_NODE_ARGS } from '../bench/bench-memory.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,12 +28,7 @@ async function probe(zeroFill: boolean): Promise<ProbeResult> {
   const { stdout } = await run(
     process.execPath,
     [
-      '--expose-gc',
-      '--min-semi-space-size=64',
-      '--max-semi-space-size=64',
-      '--import',
-      'tsx',
-      'bench/no-garbage-probe.ts',
+      ...PROBE_NODE_ARGS,
       '--allocator=ours',
       '--pairs=1000000',
       '--live=300',
