@@ -47,28 +47,141 @@ export function checkOptionalBoolean(
   }
 }
 
+/** Wraps an error thrown by the caller's own code (a getter, a Proxy trap) while we read an argument. */
+export function foreignError(name: string, error: unknown): TypeError {
+  let message: string;
+  try {
+    message = error instanceof Error ? String(error.message) : describe(error);
+  } catch {
+    message = describe(error);
+  }
+  return argTypeError('ERR_INVALID_ARG_VALUE', `Reading "${name}" threw: ${message}`, error);
+}
+
 /**
- * Throws unless `data` is a Uint8Array or an array-like of integers 0..255. Checks every
- * element before anything is written, so a bad element leaves the heap untouched. O(length).
+ * Reads the own enumerable properties of an options object once each, into a plain object, so
+ * a getter cannot answer differently later and nothing inherited counts. Unknown names are
+ * `ERR_INVALID_ARG_VALUE`; a getter or Proxy trap that throws is `ERR_INVALID_ARG_VALUE` with
+ * the error as `cause`.
  */
-export function checkBytes(name: string, data: unknown): asserts data is ArrayLike<number> {
-  if (data instanceof Uint8Array) return;
+export function readOptions(
+  name: string,
+  options: object,
+  known: readonly string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (error) {
+    throw foreignError(name, error);
+  }
+  for (const key of keys) {
+    if (!known.includes(key)) {
+      throw argTypeError(
+        'ERR_INVALID_ARG_VALUE',
+        `Unknown option "${key}". Known options: ${known.join(', ')}.`,
+      );
+    }
+    try {
+      out[key] = (options as Record<string, unknown>)[key];
+    } catch (error) {
+      throw foreignError(name, error);
+    }
+  }
+  return out;
+}
+
+// Intrinsic accessors, called on the value itself: they read internal slots, so no getter or
+// Proxy trap of the caller's can run, and a Proxy is not taken for a typed array.
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (key: PropertyKey): ((this: unknown) => unknown) =>
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(value) only
+  Object.getOwnPropertyDescriptor(typedArrayProto, key)!.get as (this: unknown) => unknown;
+const tagOf = intrinsic(Symbol.toStringTag);
+const lengthOf = intrinsic('length');
+const bufferOf = intrinsic('buffer');
+const byteOffsetOf = intrinsic('byteOffset');
+
+/** True when `value` is a genuine Uint8Array (a subclass such as Node's Buffer included). */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return tagOf.call(value) === 'Uint8Array';
+}
+
+/**
+ * A plain Uint8Array over the same memory as genuine Uint8Array `bytes`, whatever its class
+ * (Node's Buffer has a `slice` that makes views, not copies). Null when its buffer is detached.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array | null {
+  const buffer = bufferOf.call(bytes) as ArrayBufferLike;
+  const length = lengthOf.call(bytes) as number;
+  if (length === 0 && isDetached(buffer)) return null;
+  return new Uint8Array(buffer, byteOffsetOf.call(bytes) as number, length);
+}
+
+/** True when `buffer` is a detached ArrayBuffer (a SharedArrayBuffer never is). */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The bytes of `data` (a Uint8Array or an array-like of integers 0..255) for a write with
+ * `room` bytes of space: the Uint8Array itself, or a private copy of an array-like, whose
+ * length and elements are each read exactly once (a getter that answers differently on a
+ * second read cannot get past the check). The length is checked against `room` before any
+ * element is read; `tooLong(length)` makes that error. O(length).
+ */
+export function readBytes(
+  name: string,
+  data: unknown,
+  room: number,
+  tooLong: (length: number) => RangeError,
+): Uint8Array {
+  if (isUint8Array(data)) {
+    const length = lengthOf.call(data) as number;
+    if (length === 0 && isDetached(bufferOf.call(data) as ArrayBufferLike)) {
+      throw argTypeError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "${name}" argument is a Uint8Array over a detached ArrayBuffer.`,
+      );
+    }
+    if (length > room) throw tooLong(length);
+    return data;
+  }
   if (typeof data !== 'object' || data === null) {
     throw argTypeError(
       'ERR_INVALID_ARG_TYPE',
       `The "${name}" argument must be a Uint8Array or an array-like of numbers. Received ${describe(data)}.`,
     );
   }
-  const length = (data as { length?: unknown }).length;
+  const items = data as ArrayLike<unknown>;
+  let length: unknown;
+  try {
+    length = items.length;
+  } catch (error) {
+    throw foreignError(name, error);
+  }
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
     throw argTypeError(
       'ERR_INVALID_ARG_TYPE',
       `The "${name}" argument must be a Uint8Array or an array-like of numbers. Received ${describe(data)} without a valid length.`,
     );
   }
-  const items = data as ArrayLike<unknown>;
+  if (length > room) throw tooLong(length);
+  const copy = new Uint8Array(length);
   for (let i = 0; i < length; i++) {
-    const v = items[i];
+    let v: unknown;
+    try {
+      v = items[i];
+    } catch (error) {
+      throw foreignError(name, error);
+    }
     if (typeof v !== 'number') {
       throw argTypeError(
         'ERR_INVALID_ARG_TYPE',
@@ -80,5 +193,7 @@ export function checkBytes(name: string, data: unknown): asserts data is ArrayLi
         `The value of "${name}[${i}]" is out of range. It must be an integer from 0 to 255. Received ${v}.`,
       );
     }
+    copy[i] = v;
   }
+  return copy;
 }

@@ -9,6 +9,7 @@ import {
   GEN_MASK,
   LIVE_BIT,
   MAX_PINS,
+  MAX_RECORDS,
   META,
   NEXT,
   NIL,
@@ -23,9 +24,14 @@ import {
 } from './block-records.js';
 import { FreeIndex } from './free-index.js';
 import { SizeIndex } from './size-index.js';
+import type { PlacementStrategy } from './types.js';
 
-/** Which free block an allocation takes. */
-export type PlacementStrategy = 'first-fit' | 'best-fit';
+/**
+ * The most live blocks a layout holds. No two free blocks touch, so there are at most
+ * live + 1 free blocks and 2 * live + 1 records in use (one more while a block is detached):
+ * with this many live blocks the records stay below MAX_RECORDS, whatever the operations.
+ */
+export const MAX_LIVE_BLOCKS = MAX_RECORDS / 2 - 2;
 
 export class BlockLayout {
   readonly records: BlockRecords;

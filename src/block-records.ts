@@ -133,7 +133,8 @@ export class BlockRecords {
   }
 
   private grow(minRecords: number): void {
-    if (minRecords > MAX_RECORDS) throw new RangeError(`More than ${MAX_RECORDS} blocks.`);
+    // Unreachable through the API: the maxBlocks limit keeps records below MAX_RECORDS.
+    if (minRecords > MAX_RECORDS) throw new Error(`internal: more than ${MAX_RECORDS} records`);
     let n = this.capacity;
     while (n < minRecords) n *= 2;
     const next = new Uint32Array(Math.min(n, MAX_RECORDS) * STRIDE);

@@ -10,13 +10,7 @@
  */
 import { NEXT, NIL, OFF, PREV, REQ, SIZE, isLive, pinsOf } from './block-records.js';
 import type { BlockLayout } from './block-layout.js';
-
-export interface CompactResult {
-  /** Live blocks whose offset changed. */
-  blocksMoved: number;
-  /** Bytes copied: the occupied sizes of the blocks that moved. */
-  bytesMoved: number;
-}
+import type { CompactResult } from './types.js';
 
 /** Receives each block move as it happens: its record, old and new offset. */
 export type MoveSink = (p: number, from: number, to: number) => void;
@@ -29,8 +23,11 @@ export class Compaction implements CompactResult {
   /** True when the last step packed around pins. */
   private packed = false;
   private readonly layout: BlockLayout;
-  /** The heap's bytes, or null to plan a compaction on a copy of the layout without moving bytes. */
-  private readonly heap: Uint8Array | null;
+  /**
+   * The heap's bytes, or null to plan a compaction on a copy of the layout without moving
+   * bytes. May be replaced between steps (the memory under a heap can be replaced).
+   */
+  heap: Uint8Array | null;
   /** Told of every move; may be replaced between steps. */
   sink: MoveSink | null;
 
@@ -179,14 +176,4 @@ export class Compaction implements CompactResult {
     // f still covers what is left of the old space; the next block to consider follows it.
     this.scan = r2[f + NEXT];
   }
-}
-
-/** Compacts `layout` completely, moving the bytes of `heap` with it. */
-export function compact(
-  layout: BlockLayout,
-  heap: Uint8Array,
-  sink: MoveSink | null = null,
-): CompactResult {
-  const c = new Compaction(layout, heap, sink).run();
-  return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
 }

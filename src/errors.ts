@@ -11,12 +11,16 @@ export type MemoryManagerErrorCode =
   | 'ERR_HEAP_CORRUPTED'
   | 'ERR_BLOCK_PINNED'
   | 'ERR_NOT_PINNED'
-  | 'ERR_TOO_MANY_PINS';
+  | 'ERR_TOO_MANY_PINS'
+  | 'ERR_TOO_MANY_BLOCKS'
+  | 'ERR_BUFFER_DETACHED';
 
 /**
  * Base class of the heap's own errors. Thrown as such with `ERR_HEAP_CORRUPTED` (validate),
  * `ERR_BLOCK_PINNED` (free or a moving resize of a pinned block), `ERR_NOT_PINNED` (unpin of an
- * unpinned block), `ERR_TOO_MANY_PINS`.
+ * unpinned block), `ERR_TOO_MANY_PINS`, `ERR_TOO_MANY_BLOCKS` (an allocation past the
+ * `maxBlocks` option), `ERR_BUFFER_DETACHED` (the managed memory was detached: transferred, or
+ * replaced by `WebAssembly.Memory#grow` under a view of it).
  */
 export class MemoryManagerError extends Error {
   readonly code: MemoryManagerErrorCode;
@@ -73,7 +77,7 @@ export class HeapBusyError extends MemoryManagerError {
   constructor(method: string) {
     super(
       'ERR_HEAP_BUSY',
-      `${method}() cannot run while an async alloc/free/compact is pending; await it or use the async method.`,
+      `${method}() cannot run while an async alloc/free/resize/compact is pending; await it or use the async method.`,
     );
     this.name = 'HeapBusyError';
   }
@@ -87,8 +91,10 @@ export type ArgumentErrorCode =
 export function argTypeError(
   code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE',
   message: string,
+  cause?: unknown,
 ): TypeError & { code: ArgumentErrorCode } {
-  return Object.assign(new TypeError(message), { code });
+  const error = cause === undefined ? new TypeError(message) : new TypeError(message, { cause });
+  return Object.assign(error, { code });
 }
 
 /** A built-in `RangeError` carrying the code `ERR_OUT_OF_RANGE`. */
@@ -98,6 +104,14 @@ export function outOfRangeError(message: string): RangeError & { code: ArgumentE
 
 /** A short, safe rendering of any value for error messages. */
 export function describe(value: unknown): string {
+  try {
+    return describeUnsafe(value);
+  } catch {
+    return 'an object'; // a Proxy whose traps throw
+  }
+}
+
+function describeUnsafe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'bigint') return `${value}n`;

@@ -1,4 +1,3 @@
-export { MemoryManager } from './memory-manager.js';
 export type {
   BlockInfo,
   BlockMove,
@@ -10,7 +9,8 @@ export type {
   MoveListener,
   PlacementStrategy,
   TypedArrayConstructor,
-} from './memory-manager.js';
+} from './types.js';
+export { MemoryManager } from './memory-manager.js';
 export {
   HeapBusyError,
   InvalidHandleError,

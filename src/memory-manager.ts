@@ -1,18 +1,11 @@
 /**
- * The public heap: argument checks, typed errors, locking, move events and the compaction
- * policy, over the data structures of block-layout, free-index, size-index, handle-table,
- * compactor and scrambler.
+ * MemoryManager, the public heap: argument checks, typed errors, locking, the compaction policy
+ * and move events, over the synchronous data structures of block-layout, compactor and scrambler.
  */
-import {
-  checkBytes,
-  checkIndex,
-  checkNumber,
-  checkOptionalBoolean,
-  checkSize,
-} from './arguments.js';
-import { BlockLayout, type PlacementStrategy } from './block-layout.js';
+import { checkIndex, checkSize, readBytes, readOptions } from './arguments.js';
+import { BlockLayout } from './block-layout.js';
 import { NEXT, NIL, OFF, REQ, SIZE, isLive, pinsOf } from './block-records.js';
-import { Compaction, type CompactResult, type MoveSink } from './compactor.js';
+import { Compaction, type MoveSink } from './compactor.js';
 import {
   HeapBusyError,
   InvalidHandleError,
@@ -24,118 +17,43 @@ import {
 } from './errors.js';
 import { handleOf, recordOf } from './handle-table.js';
 import { MutexLock, type HeapLock } from './lock.js';
-import { scramble } from './scrambler.js';
+import type { ManagedMemory } from './managed-memory.js';
+import { MoveEvents } from './move-events.js';
+import { parseOptions } from './options.js';
+import { rearrange, scramble } from './scrambler.js';
+import type {
+  BlockInfo,
+  CompactOptions,
+  CompactResult,
+  Handle,
+  HeapStats,
+  MemoryManagerOptions,
+  MoveListener,
+  PlacementStrategy,
+  TypedArrayConstructor,
+} from './types.js';
 
-export type { CompactResult } from './compactor.js';
-export type { PlacementStrategy } from './block-layout.js';
-
-/** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
-export type Handle = number;
-
-/** Options of `new MemoryManager(options)`. Give exactly one of `size` and `buffer`. */
-export interface MemoryManagerOptions {
-  /** Bytes to manage, in a new ArrayBuffer. Rounded down to a multiple of `align`. */
-  size?: number;
-  /**
-   * Memory to manage instead of a new ArrayBuffer: the heap reads and writes it in place.
-   * Its length is rounded down to a multiple of `align`.
-   */
-  buffer?: ArrayBuffer | SharedArrayBuffer | Uint8Array;
-  /** Every block starts at a multiple of this power of two and occupies a multiple of it. Default 8. */
-  align?: number;
-  /** Compact when no free block fits but the total free space does. Default true. */
-  autoCompact?: boolean;
-  /** New blocks (and the new bytes of a grown block) read as zeros. Default true. */
-  zeroFill?: boolean;
-  /** Which free block an allocation takes. Default `'first-fit'`. */
-  strategy?: PlacementStrategy;
-  /**
-   * When set, the auto-compaction of async `alloc` runs in slices of about this many bytes,
-   * yielding to the event loop between them. Sync calls always compact at once.
-   */
-  compactSliceBytes?: number;
-  /**
-   * Debugging aid: after every alloc, free, resize and compaction, move every unpinned block
-   * that can move, so code that keeps offsets or views across operations fails at once.
-   */
-  scramble?: boolean;
-}
-
-/** A snapshot of the heap's counters, from `stats()`. */
-export interface HeapStats {
-  /** Bytes managed. */
-  capacity: number;
-  /** Bytes occupied by live blocks (their sizes rounded up to the alignment). */
-  used: number;
-  /** `capacity - used`. */
-  free: number;
-  /** Size of the largest free block: the largest allocation that needs no compaction. */
-  largestFree: number;
-  liveBlocks: number;
-  freeBlocks: number;
-  /** Live blocks holding at least one pin. */
-  pinnedBlocks: number;
-  /** `1 - largestFree / free`, 0 when nothing is free: 0 means all free space is one block. */
-  fragmentation: number;
-  /** The largest `used` seen. */
-  peakUsed: number;
-  /** Compactions run, explicit and automatic (a sliced compaction counts once). */
-  compactions: number;
-  /** Bytes copied by all compactions. */
-  bytesMoved: number;
-}
-
-/** A live block, as listed by `blocks()`. */
-export interface BlockInfo {
-  handle: Handle;
-  /** Current offset in the heap; changes when the block moves. */
-  offset: number;
-  /** The size that was asked for. */
-  size: number;
-}
-
-/** One block move, as given to `onMove` listeners. */
-export interface BlockMove {
-  handle: Handle;
-  /** Offset before the batch of moves. */
-  from: number;
-  /** Offset after the batch of moves. */
-  to: number;
-  /** Bytes of the block that carry data (its size before the move). */
-  size: number;
-}
-
-/** Receives the moves of one operation, or of one slice of a compaction. */
-export type MoveListener = (moves: readonly BlockMove[]) => void;
-
-/** Options of `compact()`. */
-export interface CompactOptions {
-  /** Move about this many bytes at a time, yielding to the event loop (a macrotask) between slices. */
-  sliceBytes?: number;
-  /** Stops the compaction after the current slice; the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** A typed-array constructor, for `view(handle, Float64Array)`. */
-export interface TypedArrayConstructor<T extends ArrayBufferView> {
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
-  readonly BYTES_PER_ELEMENT: number;
-}
-
-const OPTION_NAMES = [
-  'size',
-  'buffer',
-  'align',
-  'autoCompact',
-  'zeroFill',
-  'strategy',
-  'compactSliceBytes',
-  'scramble',
-];
-const DEFAULT_ALIGN = 8;
-const MAX_ALIGN = 2 ** 30;
-/** Offsets and sizes are stored in 32 bits. */
-const MAX_BYTES = 2 ** 32 - 1;
+/** The typed arrays `view` accepts, by identity (so no getter of the caller's can run), and their element sizes. */
+const VIEW_TYPES = new Map<unknown, number>(
+  (
+    [
+      Int8Array,
+      Uint8Array,
+      Uint8ClampedArray,
+      Int16Array,
+      Uint16Array,
+      Int32Array,
+      Uint32Array,
+      Float32Array,
+      Float64Array,
+      BigInt64Array,
+      BigUint64Array,
+      (globalThis as { Float16Array?: { BYTES_PER_ELEMENT: number } }).Float16Array,
+    ] as ({ BYTES_PER_ELEMENT: number } | undefined)[]
+  )
+    .filter((type) => type !== undefined)
+    .map((type) => [type, type.BYTES_PER_ELEMENT]),
+);
 
 /**
  * A relocatable heap over one fixed-size block of bytes. Blocks are named by integer handles,
@@ -145,6 +63,8 @@ const MAX_BYTES = 2 ** 32 - 1;
  * `alloc`, `free`, `resize` and `compact` take an async lock and run one at a time in call
  * order; their `...Sync` twins run at once and throw `HeapBusyError` while an async call is
  * pending. Costs: F is the number of free blocks, B the number of blocks, n the bytes touched.
+ * When the managed memory was detached, every method that reads, writes or changes the heap
+ * throws `MemoryManagerError` `ERR_BUFFER_DETACHED` before changing anything.
  */
 export class MemoryManager {
   /** Bytes managed. */
@@ -155,107 +75,53 @@ export class MemoryManager {
   readonly zeroFill: boolean;
   readonly strategy: PlacementStrategy;
   readonly scramble: boolean;
-  private readonly heap: Uint8Array;
+  /** The most live blocks the heap holds. */
+  readonly maxBlocks: number;
+  private readonly memory: ManagedMemory;
   private readonly layout: BlockLayout;
   private readonly lock: HeapLock = new MutexLock();
   private readonly mask: number;
   private readonly sliceBytes: number | undefined;
+  private readonly events = new MoveEvents();
   private peakUsed = 0;
   private compactions = 0;
   private bytesMoved = 0;
-  private moveEpoch = 0;
-  private listeners: MoveListener[] = [];
-  /** Moves of the operation under way, collected only while someone listens. */
-  private batch: BlockMove[] = [];
-  /** True when blocks moved since the last published batch (listeners or not). */
-  private moved = false;
-  /** Batches waiting for listeners, and whether listeners are being called now. */
-  private pendingBatches: (readonly BlockMove[])[] = [];
-  private publishing = false;
   private readonly sink: MoveSink = (p, from, to) => {
     const r = this.layout.records.r;
-    this.batch.push({ handle: handleOf(r, p), from, to, size: r[p + REQ] });
+    this.events.add(handleOf(r, p), from, to, r[p + REQ]);
   };
 
   /**
-   * @param options the capacity in bytes, or {@link MemoryManagerOptions}.
+   * @param options the capacity in bytes, or {@link MemoryManagerOptions} (own properties,
+   *   each read once).
    * @throws TypeError (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`) for options of the wrong
-   *   type, unknown options, or both or neither of `size` and `buffer`; RangeError
-   *   (`ERR_OUT_OF_RANGE`) for a size or alignment out of range.
+   *   type, unknown options, both or neither of `size` and `buffer`, or an options getter that
+   *   throws; RangeError (`ERR_OUT_OF_RANGE`) for a size, alignment or `maxBlocks` out of range;
+   *   MemoryManagerError `ERR_BUFFER_DETACHED` for a detached `buffer`.
    */
   constructor(options: number | MemoryManagerOptions) {
-    const o: MemoryManagerOptions = typeof options === 'number' ? { size: options } : options;
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "options" argument must be a number or an object. Received ${describe(options)}.`,
-      );
-    }
-    for (const key of Object.keys(o)) {
-      if (!OPTION_NAMES.includes(key)) {
-        throw argTypeError(
-          'ERR_INVALID_ARG_VALUE',
-          `Unknown option "${key}". Known options: ${OPTION_NAMES.join(', ')}.`,
-        );
-      }
-    }
-    const align = o.align === undefined ? DEFAULT_ALIGN : o.align;
-    checkNumber('align', align);
-    if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
-      throw outOfRangeError(
-        `The value of "align" is out of range. It must be a power of two from 1 to ${MAX_ALIGN}. Received ${align}.`,
-      );
-    }
-    checkOptionalBoolean('autoCompact', o.autoCompact);
-    checkOptionalBoolean('zeroFill', o.zeroFill);
-    checkOptionalBoolean('scramble', o.scramble);
-    const strategy = o.strategy === undefined ? 'first-fit' : o.strategy;
-    if (strategy !== 'first-fit' && strategy !== 'best-fit') {
-      throw argTypeError(
-        'ERR_INVALID_ARG_VALUE',
-        `The "strategy" option must be 'first-fit' or 'best-fit'. Received ${describe(strategy)}.`,
-      );
-    }
-    if (o.compactSliceBytes !== undefined) checkSize('compactSliceBytes', o.compactSliceBytes);
-    if ((o.size === undefined) === (o.buffer === undefined)) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_VALUE',
-        'Give exactly one of the "size" and "buffer" options.',
-      );
-    }
-    let heap: Uint8Array;
-    if (o.size !== undefined) {
-      checkSize('size', o.size);
-      if (o.size > MAX_BYTES) {
-        throw outOfRangeError(
-          `The value of "size" is out of range. It must be at most ${MAX_BYTES}. Received ${o.size}.`,
-        );
-      }
-      heap = new Uint8Array(o.size - (o.size % align));
-    } else {
-      heap = toBytes(o.buffer);
-      if (heap.length > MAX_BYTES) {
-        throw outOfRangeError(
-          `The "buffer" holds ${heap.length} bytes; at most ${MAX_BYTES} can be managed.`,
-        );
-      }
-      heap = heap.subarray(0, heap.length - (heap.length % align));
-    }
-    if (heap.length === 0) {
-      throw outOfRangeError(
-        `The heap must hold at least one block of ${align} bytes (the alignment).`,
-      );
-    }
-    this.heap = heap;
-    this.capacity = heap.length;
-    this.align = align;
-    this.mask = align - 1;
-    this.autoCompact = o.autoCompact ?? true;
-    this.zeroFill = o.zeroFill ?? true;
-    this.scramble = o.scramble ?? false;
-    this.strategy = strategy;
-    this.sliceBytes = o.compactSliceBytes;
-    this.layout = new BlockLayout(this.capacity, strategy);
+    const settings = parseOptions(options);
+    this.memory = settings.memory;
+    this.capacity = settings.memory.capacity;
+    this.align = settings.align;
+    this.mask = settings.align - 1;
+    this.autoCompact = settings.autoCompact;
+    this.zeroFill = settings.zeroFill;
+    this.scramble = settings.scramble;
+    this.strategy = settings.strategy;
+    this.sliceBytes = settings.compactSliceBytes;
+    this.maxBlocks = settings.maxBlocks;
+    this.layout = new BlockLayout(this.capacity, settings.strategy);
+  }
+
+  /**
+   * The managed bytes: a plain Uint8Array of `capacity` bytes over the heap's memory (for a
+   * `buffer` option, the same memory). Read it to upload or compare the heap; a write through
+   * it bypasses every check. Re-read it after a `WebAssembly.Memory` grew. O(1).
+   * @throws MemoryManagerError `ERR_BUFFER_DETACHED`
+   */
+  get bytes(): Uint8Array {
+    return this.heapBytes();
   }
 
   /**
@@ -263,7 +129,7 @@ export class MemoryManager {
    * blocks). Offsets and views taken at the same epoch are still valid.
    */
   get epoch(): number {
-    return this.moveEpoch;
+    return this.events.epoch;
   }
 
   /**
@@ -272,11 +138,13 @@ export class MemoryManager {
    * pending async operations. O(log F), plus O(B + moved bytes) when it compacts, plus
    * O(size) to zero-fill.
    * @returns a promise of the new block's handle.
-   * Rejects with OutOfMemoryError, TypeError `ERR_INVALID_ARG_TYPE`, RangeError `ERR_OUT_OF_RANGE`.
+   * Rejects with OutOfMemoryError, MemoryManagerError `ERR_TOO_MANY_BLOCKS` past `maxBlocks`,
+   * TypeError `ERR_INVALID_ARG_TYPE`, RangeError `ERR_OUT_OF_RANGE`.
    */
   alloc(size: number): Promise<Handle> {
-    if (this.sliceBytes === undefined) return this.lock.run(() => this.allocNow(size));
-    return this.lock.runAsync(() => this.allocSliced(size, this.sliceBytes!));
+    const sliceBytes = this.sliceBytes;
+    if (sliceBytes === undefined) return this.lock.run(() => this.allocNow(size));
+    return this.lock.runAsync(() => this.allocSliced(size, sliceBytes));
   }
 
   /** `alloc` without waiting. @throws as `alloc` rejects, and HeapBusyError while an async call is pending. */
@@ -327,6 +195,8 @@ export class MemoryManager {
    * @param options `sliceBytes` to move about that many bytes at a time, yielding to the event
    *   loop between slices (async `alloc`/`free` wait; `read`, `write`, `view` stay correct);
    *   `signal` to stop after the current slice (the promise then rejects with its reason).
+   *   With either, the compaction starts after the current microtasks (it takes the lock);
+   *   without, it starts at once when nothing is pending.
    * @returns a promise of how many blocks and bytes moved.
    */
   compact(options: CompactOptions = {}): Promise<CompactResult> {
@@ -338,7 +208,13 @@ export class MemoryManager {
         ),
       );
     }
-    const { sliceBytes, signal } = options;
+    let sliceBytes: unknown;
+    let signal: unknown;
+    try {
+      ({ sliceBytes, signal } = readOptions('options', options, ['sliceBytes', 'signal']));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     if (sliceBytes === undefined && signal === undefined) {
       return this.lock.run(() => this.finish(this.compactNow()));
     }
@@ -371,66 +247,79 @@ export class MemoryManager {
    *   when the range crosses the block's end.
    */
   read(handle: Handle, offset = 0, length?: number): Uint8Array {
+    const heap = this.heapBytes();
     const p = this.recordOrThrow(handle);
     const r = this.layout.records.r;
     const size = r[p + REQ];
     checkIndex('offset', offset);
-    if (offset > size) throw rangeOutside('offset', offset, 0, size);
+    if (offset > size) throw offsetOutside(offset, size);
     const n = length === undefined ? size - offset : length;
     checkIndex('length', n);
     if (offset + n > size) throw rangeOutside('length', n, offset, size);
     const start = r[p + OFF] + offset;
-    return this.heap.slice(start, start + n);
+    return heap.slice(start, start + n);
   }
 
   /**
-   * Copies `data` into a block at `offset`. Checks everything before writing: on any error
-   * nothing is written. O(1) + O(data.length).
+   * Copies `data` into a block at `offset`. Reads `data` once (an array-like into a private
+   * copy, its length first) and checks everything before writing: on any error nothing is
+   * written. O(1) + O(data.length).
    * @param data a Uint8Array, or an array-like of integers 0..255.
-   * @throws InvalidHandleError; TypeError `ERR_INVALID_ARG_TYPE` for data of another kind or a
-   *   non-number offset; RangeError `ERR_OUT_OF_RANGE` when the data would cross the block's
-   *   end or an element is not a byte value.
+   * @throws InvalidHandleError (also when a getter of `data` freed the block); TypeError
+   *   `ERR_INVALID_ARG_TYPE` for data of another kind or a non-number offset,
+   *   `ERR_INVALID_ARG_VALUE` for a detached Uint8Array or a getter of `data` that throws;
+   *   RangeError `ERR_OUT_OF_RANGE` when the data would cross the block's end or an element is
+   *   not a byte value.
    */
   write(handle: Handle, data: Uint8Array | ArrayLike<number>, offset = 0): void {
-    const p = this.recordOrThrow(handle);
-    const r = this.layout.records.r;
-    const size = r[p + REQ];
+    this.heapBytes();
+    let p = this.recordOrThrow(handle);
     checkIndex('offset', offset);
-    checkBytes('data', data);
-    if (offset + data.length > size) throw rangeOutside('data.length', data.length, offset, size);
-    this.heap.set(data, r[p + OFF] + offset);
+    const size = this.layout.records.r[p + REQ];
+    if (offset > size) throw offsetOutside(offset, size);
+    const bytes = readBytes('data', data, size - offset, (n) =>
+      rangeOutside('data.length', n, offset, size),
+    );
+    if (bytes !== data) {
+      // Reading an array-like ran the caller's code, which may have freed, moved or resized
+      // the block, or detached the memory: look again.
+      p = this.recordOrThrow(handle);
+      const now = this.layout.records.r[p + REQ];
+      if (offset + bytes.length > now) throw rangeOutside('data.length', bytes.length, offset, now);
+    }
+    this.heapBytes().set(bytes, this.layout.records.r[p + OFF] + offset);
   }
 
   /**
    * A view of the block's bytes, no copy: valid until the block moves (compare `epoch`, or pin
    * the block: a pinned block's view stays valid until it is unpinned). O(1).
-   * @param type a typed-array constructor (default Uint8Array). The block's size must be a
-   *   multiple of its element size and its address aligned to it.
-   * @throws InvalidHandleError; TypeError for a `type` that is not a typed-array constructor;
-   *   RangeError `ERR_OUT_OF_RANGE` for a size or address the element size does not divide.
+   * @param type a built-in typed-array constructor (default Uint8Array). The block's size must
+   *   be a multiple of its element size, and its address in the underlying buffer (its offset
+   *   plus the managed Uint8Array's `byteOffset`) aligned to it.
+   * @throws InvalidHandleError; TypeError `ERR_INVALID_ARG_TYPE` for a `type` that is not a
+   *   built-in typed-array constructor; RangeError `ERR_OUT_OF_RANGE` for a size or address
+   *   the element size does not divide.
    */
   view(handle: Handle): Uint8Array;
   view<T extends ArrayBufferView>(handle: Handle, type: TypedArrayConstructor<T>): T;
   view<T extends ArrayBufferView>(handle: Handle, type?: TypedArrayConstructor<T>): T | Uint8Array {
+    const heap = this.heapBytes();
     const p = this.recordOrThrow(handle);
     const r = this.layout.records.r;
-    const heap = this.heap;
     const size = r[p + REQ];
-    const byteOffset = heap.byteOffset + r[p + OFF];
+    const offset = r[p + OFF];
+    const byteOffset = heap.byteOffset + offset;
     if (type === undefined) return new Uint8Array(heap.buffer, byteOffset, size);
-    const bytes =
-      typeof type === 'function'
-        ? (type as { BYTES_PER_ELEMENT?: unknown }).BYTES_PER_ELEMENT
-        : undefined;
-    if (typeof bytes !== 'number' || ![1, 2, 4, 8].includes(bytes)) {
+    const bytes = VIEW_TYPES.get(type);
+    if (bytes === undefined) {
       throw argTypeError(
         'ERR_INVALID_ARG_TYPE',
-        `The "type" argument must be a typed-array constructor. Received ${describe(type)}.`,
+        `The "type" argument must be a built-in typed-array constructor. Received ${describe(type)}.`,
       );
     }
     if (size % bytes !== 0 || byteOffset % bytes !== 0) {
       throw outOfRangeError(
-        `A ${type.name} view needs a size and an address that are multiples of ${bytes}; the block has ${size} bytes at address ${byteOffset}.`,
+        `A ${type.name} view needs a size and an address that are multiples of ${bytes}; the block has ${size} bytes at offset ${offset} (address ${byteOffset} in the underlying buffer, whose view starts at byteOffset ${heap.byteOffset}).`,
       );
     }
     return new type(heap.buffer, byteOffset, size / bytes);
@@ -441,6 +330,7 @@ export class MemoryManager {
    * @throws InvalidHandleError; MemoryManagerError `ERR_TOO_MANY_PINS` past 524,287 pins.
    */
   pin(handle: Handle): void {
+    this.heapBytes();
     if (!this.layout.pin(this.recordOrThrow(handle))) {
       throw new MemoryManagerError(
         'ERR_TOO_MANY_PINS',
@@ -451,6 +341,7 @@ export class MemoryManager {
 
   /** Removes one pin. O(1). @throws InvalidHandleError; MemoryManagerError `ERR_NOT_PINNED` when it holds none. */
   unpin(handle: Handle): void {
+    this.heapBytes();
     if (!this.layout.unpin(this.recordOrThrow(handle))) {
       throw new MemoryManagerError('ERR_NOT_PINNED', `Block ${handle} is not pinned.`);
     }
@@ -463,15 +354,13 @@ export class MemoryManager {
 
   /**
    * Calls `listener` after every operation that moved blocks (each compaction slice, a moving
-   * resize, an auto-compaction, a scramble) with the moves, in the order they happened. In one
-   * call every `from` is an offset before the batch and every `to` one after it, each block at
-   * most once; copying each block's `size` bytes from `from` to `to` in order with
-   * `copyWithin` reproduces the batch, except for a resize that compacted, which needs a
-   * copy of the old bytes (apply any batch from a snapshot to be safe). A listener that throws
-   * does not stop the others nor change the heap: its error goes to `globalThis.reportError`
-   * when the platform has it (browsers, Deno), else it is rethrown in a microtask, where Node
-   * reports it as an uncaught exception.
-   * @returns a function that removes the listener.
+   * resize, an auto-compaction, a scramble) with the moves, in the order they happened: see
+   * {@link MoveListener} for what a batch means and what a listener may call. The same function
+   * subscribed twice is two subscriptions. A listener that throws does not stop the others nor
+   * change the heap: its error goes to `globalThis.reportError` when the platform has it
+   * (browsers, Deno), else it is rethrown in a microtask, where Node reports it as an uncaught
+   * exception.
+   * @returns a function that removes this subscription (also from a batch being delivered).
    */
   onMove(listener: MoveListener): () => void {
     if (typeof listener !== 'function') {
@@ -480,10 +369,7 @@ export class MemoryManager {
         `The "listener" argument must be a function. Received ${describe(listener)}.`,
       );
     }
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return this.events.subscribe(listener);
   }
 
   /** The size that was asked for. O(1). @throws InvalidHandleError */
@@ -496,7 +382,11 @@ export class MemoryManager {
     return this.layout.records.r[this.recordOrThrow(handle) + OFF];
   }
 
-  /** True when `handle` names a live block of this heap. Never throws. O(1). */
+  /**
+   * True when `handle` names a live block of this heap. Never throws. O(1). Handles are
+   * numbers: another heap's handle can name one of this heap's blocks, so keep each handle
+   * with its heap.
+   */
   has(handle: Handle): boolean {
     return recordOf(this.layout.records, handle) !== NIL;
   }
@@ -545,6 +435,7 @@ export class MemoryManager {
   }
 
   private allocNow(size: number): Handle {
+    const heap = this.heapBytes();
     const occupied = this.occupiedFor(size);
     const layout = this.layout;
     let p = layout.allocate(occupied, size);
@@ -554,35 +445,56 @@ export class MemoryManager {
       p = layout.allocate(occupied, size);
       if (p === NIL) throw this.outOfMemory(size, ''); // checkRoom promised room: defensive
     }
-    return this.allocated(p, size);
+    return this.allocated(heap, p, size);
   }
 
   private async allocSliced(size: number, sliceBytes: number): Promise<Handle> {
+    this.heapBytes();
     const occupied = this.occupiedFor(size);
     const layout = this.layout;
     let p = layout.allocate(occupied, size);
     if (p === NIL) {
-      this.checkRoom(occupied, size, '');
+      const plan = this.checkRoom(occupied, size, '');
       await this.compactSlices(sliceBytes, undefined);
       p = layout.allocate(occupied, size);
-      // Pins taken between slices can leave the free space split after all.
-      if (p === NIL) throw this.outOfMemory(size, this.pinNote());
+      if (p === NIL) {
+        // Pins changed between slices and the packing went another way (without pins the
+        // slices end fully packed). Finish at once, as nothing can interleave now: put the
+        // blocks where the plan made at the start put them, unless a block pinned since would
+        // have to move.
+        const heap = this.heapBytes();
+        if (plan === null || !this.pinsKeep(plan)) throw this.outOfMemory(size, this.pinNote());
+        if (rearrange(layout, heap, plan, this.listenerSink()) > 0) this.events.markMoved();
+        p = layout.allocate(occupied, size);
+        if (p === NIL) throw this.outOfMemory(size, this.pinNote()); // planned room: defensive
+      }
     }
-    return this.allocated(p, size);
+    return this.allocated(this.heapBytes(), p, size);
   }
 
-  private allocated(p: number, size: number): Handle {
+  /** True when every pinned block is where `placements` puts it. O(B). */
+  private pinsKeep(placements: number[]): boolean {
+    const r = this.layout.records.r;
+    for (let i = 0; i < placements.length; i += 2) {
+      const p = placements[i];
+      if (pinsOf(r, p) > 0 && r[p + OFF] !== placements[i + 1]) return false;
+    }
+    return true;
+  }
+
+  private allocated(heap: Uint8Array, p: number, size: number): Handle {
     const layout = this.layout;
     const r = layout.records.r;
     if (this.zeroFill) {
       const off = r[p + OFF];
-      this.heap.fill(0, off, off + size);
+      heap.fill(0, off, off + size);
     }
     if (layout.used > this.peakUsed) this.peakUsed = layout.used;
     return this.finish(handleOf(r, p));
   }
 
   private freeNow(handle: Handle): void {
+    this.heapBytes();
     const p = this.recordOrThrow(handle);
     if (pinsOf(this.layout.records.r, p) > 0) throw pinnedError(handle, 'free');
     this.layout.release(p);
@@ -590,6 +502,7 @@ export class MemoryManager {
   }
 
   private resizeNow(handle: Handle, size: number): void {
+    const heap = this.heapBytes();
     const p = this.recordOrThrow(handle);
     const occupied = this.occupiedFor(size);
     const layout = this.layout;
@@ -609,69 +522,68 @@ export class MemoryManager {
         layout.detach(p);
         layout.attach(p, layout.fit(occupied), occupied);
         r = layout.records.r;
-        this.heap.copyWithin(r[p + OFF], from, from + oldSize);
+        heap.copyWithin(r[p + OFF], from, from + oldSize);
       } else {
         if (!this.autoCompact) throw this.outOfMemory(size, detail);
         if (layout.pinned > 0 && !this.fitsAfterCompaction(occupied, p)) {
           throw this.outOfMemory(size, detail + this.pinNote());
         }
         // Other blocks may slide over the old bytes: keep a copy.
-        const saved = this.heap.slice(from, from + oldSize);
+        const saved = heap.slice(from, from + oldSize);
         layout.detach(p);
         this.compactNow();
         layout.attach(p, layout.fit(occupied), occupied);
         r = layout.records.r;
-        this.heap.set(saved, r[p + OFF]);
+        heap.set(saved, r[p + OFF]);
       }
       layout.used += growth;
       const to = r[p + OFF];
       if (to !== from) {
-        this.moved = true;
-        if (this.listeners.length > 0) this.batch.push({ handle, from, to, size: oldSize });
+        if (this.events.listening) this.events.add(handle, from, to, oldSize);
+        else this.events.markMoved();
       }
     }
     r = layout.records.r;
     r[p + REQ] = size;
     if (this.zeroFill && size > oldSize) {
       const off = r[p + OFF];
-      this.heap.fill(0, off + oldSize, off + size);
+      heap.fill(0, off + oldSize, off + size);
     }
     if (layout.used > this.peakUsed) this.peakUsed = layout.used;
     this.finish(undefined);
   }
 
-  /** Runs a whole compaction at once; its moves join the operation's batch. */
+  /**
+   * Runs a whole compaction at once over the bytes as they are now; its moves join the
+   * operation's batch.
+   */
   private compactNow(): CompactResult {
-    const c = new Compaction(
-      this.layout,
-      this.heap,
-      this.listeners.length > 0 ? this.sink : null,
-    ).run();
+    const c = new Compaction(this.layout, this.heapBytes(), this.listenerSink()).run();
     this.compactions++;
     this.bytesMoved += c.bytesMoved;
-    if (c.blocksMoved > 0) this.moved = true;
+    if (c.blocksMoved > 0) this.events.markMoved();
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }
 
   /** Compacts in slices, publishing each slice's moves, yielding to the event loop between them. */
-  private async compactSlices(
-    sliceBytes: number,
-    signal: AbortSignal | undefined,
-  ): Promise<CompactResult> {
-    signal?.throwIfAborted();
-    const c = new Compaction(this.layout, this.heap);
+  private async compactSlices(sliceBytes: number, signal: unknown): Promise<CompactResult> {
+    const abort = signal as AbortSignal | undefined;
+    abort?.throwIfAborted();
+    const c = new Compaction(this.layout, this.heapBytes());
     this.compactions++;
     for (;;) {
       const bytesBefore = c.bytesMoved;
       const movedBefore = c.blocksMoved;
-      c.sink = this.listeners.length > 0 ? this.sink : null; // listeners may come and go
+      // Between slices listeners come and go, and the memory may be replaced or detached.
+      c.heap = this.heapBytes();
+      c.sink = this.listenerSink();
       c.step(sliceBytes);
       this.bytesMoved += c.bytesMoved - bytesBefore;
-      if (c.blocksMoved > movedBefore) this.moved = true;
-      this.publish();
+      if (c.blocksMoved > movedBefore) this.events.markMoved();
+      this.events.publish();
       if (c.done) break;
       await yieldToEventLoop();
-      signal?.throwIfAborted();
+      abort?.throwIfAborted();
     }
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }
@@ -682,73 +594,74 @@ export class MemoryManager {
    */
   private finish<T>(result: T): T {
     if (this.scramble) {
-      this.publish(); // one batch per arrangement: each block at most once per batch
-      if (scramble(this.layout, this.heap, this.listeners.length > 0 ? this.sink : null) > 0) {
-        this.moved = true;
+      this.events.publish(); // one batch per arrangement: each block at most once per batch
+      // A listener may have detached the memory; the operation itself is done, so skip.
+      const heap = this.memory.current();
+      if (heap !== null && scramble(this.layout, heap, this.listenerSink()) > 0) {
+        this.events.markMoved();
       }
     }
-    this.publish();
+    this.events.publish();
     return result;
   }
 
-  /**
-   * Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners.
-   * A listener may call back into the heap; batches that causes are queued and delivered after
-   * the current one, so every listener sees the batches in the order they happened.
-   */
-  private publish(): void {
-    if (!this.moved) return;
-    this.moved = false;
-    this.moveEpoch++;
-    if (this.batch.length === 0 || this.listeners.length === 0) {
-      this.batch = [];
-      return;
+  private listenerSink(): MoveSink | null {
+    return this.events.listening ? this.sink : null;
+  }
+
+  /** The managed bytes now. @throws MemoryManagerError `ERR_BUFFER_DETACHED` when detached. */
+  private heapBytes(): Uint8Array {
+    const heap = this.memory.current();
+    if (heap === null) {
+      throw new MemoryManagerError(
+        'ERR_BUFFER_DETACHED',
+        'The memory of this heap was detached (transferred, or replaced by WebAssembly.Memory#grow under a view of it); nothing was changed.',
+      );
     }
-    this.pendingBatches.push(Object.freeze(this.batch));
-    this.batch = [];
-    if (this.publishing) return;
-    this.publishing = true;
-    try {
-      for (let moves = this.pendingBatches.shift(); moves; moves = this.pendingBatches.shift()) {
-        for (const listener of this.listeners) {
-          try {
-            listener(moves);
-          } catch (error) {
-            reportListenerError(error);
-          }
-        }
-      }
-    } finally {
-      this.publishing = false;
-    }
+    return heap;
   }
 
   /** Checks a requested size and returns the bytes it occupies; OutOfMemoryError above capacity. */
   private occupiedFor(size: number): number {
     checkSize('size', size);
     if (size > this.capacity) throw this.outOfMemory(size, '');
+    if (this.layout.live >= this.maxBlocks) {
+      throw new MemoryManagerError(
+        'ERR_TOO_MANY_BLOCKS',
+        `Cannot allocate: the heap holds ${this.layout.live} blocks, its maxBlocks.`,
+      );
+    }
     return size + (-size & this.mask);
   }
 
-  /** Throws OutOfMemoryError unless compacting would make room for `occupied` bytes. */
-  private checkRoom(occupied: number, size: number, detail: string): void {
+  /**
+   * Throws OutOfMemoryError unless compacting would make room for `occupied` bytes. With pins,
+   * returns where the planned compaction puts every live block (record, offset, ...), else null.
+   */
+  private checkRoom(occupied: number, size: number, detail: string): number[] | null {
     if (!this.autoCompact || this.capacity - this.layout.used < occupied) {
       throw this.outOfMemory(size, detail);
     }
-    if (this.layout.pinned > 0 && !this.fitsAfterCompaction(occupied, NIL)) {
-      throw this.outOfMemory(size, detail + this.pinNote());
-    }
+    if (this.layout.pinned === 0) return null;
+    const plan = this.planCompaction(NIL);
+    if (plan.fit(occupied) === NIL) throw this.outOfMemory(size, detail + this.pinNote());
+    return livePlacements(plan);
   }
 
   /**
-   * Plans a compaction on a copy of the layout (without `without`, when given) and says whether
-   * `occupied` bytes would then fit. Only needed with pins, where free space can stay split.
+   * Says whether `occupied` bytes would fit after a compaction (of the heap without block
+   * `without`, when given). Only needed with pins, where free space can stay split.
    */
   private fitsAfterCompaction(occupied: number, without: number): boolean {
+    return this.planCompaction(without).fit(occupied) !== NIL;
+  }
+
+  /** A copy of the layout (without `without`, when given) compacted, no bytes moved. O(records). */
+  private planCompaction(without: number): BlockLayout {
     const copy = this.layout.clone();
     if (without !== NIL) copy.detach(without);
     new Compaction(copy, null).run();
-    return copy.fit(occupied) !== NIL;
+    return copy;
   }
 
   private pinNote(): string {
@@ -775,15 +688,17 @@ export class MemoryManager {
   }
 }
 
-function toBytes(buffer: unknown): Uint8Array {
-  if (buffer instanceof Uint8Array) return buffer;
-  if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
-  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) {
-    return new Uint8Array(buffer);
-  }
-  throw argTypeError(
-    'ERR_INVALID_ARG_TYPE',
-    `The "buffer" option must be an ArrayBuffer, a SharedArrayBuffer or a Uint8Array. Received ${describe(buffer)}.`,
+/** Where each live block of `layout` is: record, offset, record, offset, ... O(B). */
+function livePlacements(layout: BlockLayout): number[] {
+  const r = layout.records.r;
+  const out: number[] = [];
+  for (let p = layout.head; p !== NIL; p = r[p + NEXT]) if (isLive(r, p)) out.push(p, r[p + OFF]);
+  return out;
+}
+
+function offsetOutside(offset: number, size: number): RangeError {
+  return outOfRangeError(
+    `The value of "offset" is out of range: ${offset} is past the end of a ${size}-byte block. It must be at most ${size}.`,
   );
 }
 
@@ -802,16 +717,6 @@ function pinnedError(handle: Handle, what: string): MemoryManagerError {
 
 function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof AbortSignal !== 'undefined' && value instanceof AbortSignal;
-}
-
-/** Reports a listener's error without letting it escape into the heap's own code. */
-function reportListenerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-  if (typeof report === 'function') report(error);
-  else
-    queueMicrotask(() => {
-      throw error;
-    });
 }
 
 /** Resolves on a later macrotask, so timers and I/O run: setImmediate in Node, a MessageChannel in browsers. */

@@ -3,16 +3,16 @@
  * scramblers of the classic relocatable-memory systems did, so code that keeps an offset or a
  * view across an operation fails at once in tests instead of once in a while in production.
  *
- * Pinned blocks cut the heap into segments; in each, the movable blocks are packed in one of a
- * few arrangements (reversed or in order, at the bottom or the top of the segment), the first
- * that moves every block, else the one that moves the most. A block can only stay put when its
- * segment leaves it nowhere else to go. O(B log B + capacity): a debugging aid, not a hot path.
+ * Pinned blocks cut the heap into segments; in each, the movable blocks are rearranged so that
+ * every one of them moves: reversed when that moves them all, else rotated (the first block to
+ * the top, the others packed below). A block stays put only when it is alone in a segment that
+ * it fills. O(B log B + capacity): a debugging aid, not a hot path.
  */
 import { NEXT, NIL, OFF, PREV, SIZE, isLive, pinsOf } from './block-records.js';
 import type { BlockLayout } from './block-layout.js';
 import type { MoveSink } from './compactor.js';
 
-/** Rearranges `layout` and `heap`; returns the number of blocks moved. */
+/** Scrambles `layout` and `heap`; returns the number of blocks moved. */
 export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink | null): number {
   const r = layout.records.r;
   const placements: number[] = []; // record, new offset, record, new offset, ...
@@ -34,27 +34,49 @@ export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink |
     }
   }
   closeSegment(layout.capacity);
-  if (moved === 0) return 0;
+  return moved === 0 ? 0 : rearrange(layout, heap, placements, sink);
+}
 
-  const before = heap.slice();
-  const froms = new Map<number, number>();
-  for (let i = 0; i < placements.length; i += 2) froms.set(placements[i], r[placements[i] + OFF]);
-  rebuild(layout, placements);
-  const r2 = layout.records.r; // rebuilding may have grown the table
+/**
+ * Moves every live block to the offset `placements` gives it (record, offset, record, offset,
+ * ...: every live block once, none overlapping) and relinks the layout with free blocks between
+ * them. The bytes of the blocks that move are copied out first, so any arrangement works.
+ * Returns the number of blocks moved. O(B log B + moved bytes).
+ */
+export function rearrange(
+  layout: BlockLayout,
+  heap: Uint8Array | null,
+  placements: number[],
+  sink: MoveSink | null,
+): number {
+  const r = layout.records.r;
+  const froms: number[] = [];
+  const saved: (Uint8Array | null)[] = [];
   for (let i = 0; i < placements.length; i += 2) {
     const p = placements[i];
-    const from = froms.get(p)!;
+    const from = r[p + OFF];
+    froms.push(from);
+    const moves = from !== placements[i + 1];
+    saved.push(moves && heap !== null ? heap.slice(from, from + r[p + SIZE]) : null);
+  }
+  rebuild(layout, placements);
+  let moved = 0;
+  for (let i = 0; i < placements.length; i += 2) {
+    const from = froms[i / 2];
     const to = placements[i + 1];
     if (from === to) continue;
-    heap.set(before.subarray(from, from + r2[p + SIZE]), to);
-    sink?.(p, from, to);
+    const bytes = saved[i / 2];
+    if (bytes) heap!.set(bytes, to);
+    sink?.(placements[i], from, to);
+    moved++;
   }
   return moved;
 }
 
 /**
  * Chooses new offsets for the movable blocks `blocks` (address order) in [start, end) and
- * appends (record, offset) pairs in address order. Returns how many blocks change offset.
+ * appends (record, offset) pairs. Returns how many blocks change offset: all of them when there
+ * are two or more, and the one block when its segment has room for it elsewhere.
  */
 function arrange(
   r: Uint32Array,
@@ -63,38 +85,43 @@ function arrange(
   end: number,
   out: number[],
 ): number {
-  if (blocks.length === 0) return 0;
+  const n = blocks.length;
+  if (n === 0) return 0;
   let total = 0;
   for (const p of blocks) total += r[p + SIZE];
   const slack = end - start - total;
-  const reversed = [...blocks].reverse();
-  const candidates: [number[], number][] = [
-    [reversed, start],
-    [reversed, start + slack],
-    [blocks, start + slack],
-    [blocks, start],
-  ];
-  let best = candidates[0];
-  let bestMoved = -1;
-  for (const candidate of candidates) {
-    let at = candidate[1];
-    let movedHere = 0;
-    for (const p of candidate[0]) {
-      if (r[p + OFF] !== at) movedHere++;
-      at += r[p + SIZE];
+  // Reversed, packed at the bottom, then at the top: the look of a scrambled heap.
+  for (const base of slack === 0 ? [start] : [start, start + slack]) {
+    let at = base;
+    let moves = 0;
+    for (let i = n - 1; i >= 0; i--) {
+      if (r[blocks[i] + OFF] !== at) moves++;
+      at += r[blocks[i] + SIZE];
     }
-    if (movedHere > bestMoved) {
-      best = candidate;
-      bestMoved = movedHere;
+    if (moves === n) {
+      for (let i = n - 1, to = base; i >= 0; to += r[blocks[i] + SIZE], i--)
+        out.push(blocks[i], to);
+      return n;
     }
-    if (movedHere === blocks.length) break;
   }
-  let at = best[1];
-  for (const p of best[0]) {
-    out.push(p, at);
-    at += r[p + SIZE];
+  const first = blocks[0];
+  const firstSize = r[first + SIZE];
+  if (n === 1) {
+    // Alone: to the other end of its segment, if there is room to move at all.
+    const to = r[first + OFF] === start ? end - firstSize : start;
+    out.push(first, to);
+    return to === r[first + OFF] ? 0 : 1;
   }
-  return bestMoved;
+  // Always moves every block: the others go down, packed from the bottom, each at least the
+  // first block's size below where it was; the first goes to the top, above where it was,
+  // since the others all lay above it.
+  let at = start;
+  for (let i = 1; i < n; i++) {
+    out.push(blocks[i], at);
+    at += r[blocks[i] + SIZE];
+  }
+  out.push(first, end - firstSize);
+  return n;
 }
 
 /** Relinks the layout so that the live blocks sit at the given offsets, with free blocks between. */

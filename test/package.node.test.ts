@@ -111,6 +111,7 @@ describe('packed tarball', () => {
     expect(dist).toEqual(
       expect.arrayContaining(['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts']),
     );
+    expect(files.map((name) => name.toLowerCase())).toContain('license');
   });
 
   it('installs its one runtime dependency, async-mutex', () => {
@@ -140,6 +141,8 @@ describe('packed tarball', () => {
   it.each(['index.d.ts', 'index.d.cts'])('%s declares and exports MemoryManager', async (file) => {
     const text = await readFile(join(installedDir, 'dist', file), 'utf8');
     expect(text).toMatch(/declare class MemoryManager\b/);
+    // It opens with the public types' comment, not an internal module's.
+    expect(text.slice(0, 200)).toMatch(/^\/\*\*\n \* The public types of handle-heap/);
     expect(text).toMatch(
       /export\s*\{[^}]*\bMemoryManager\b[^}]*\}|export declare class MemoryManager\b/,
     );

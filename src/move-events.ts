@@ -1,0 +1,98 @@
+/**
+ * Move events: collects the moves of the operation under way, advances the epoch once per batch
+ * and hands each batch to the listeners, in order, even when a listener calls back into the heap.
+ */
+import type { BlockMove, MoveListener } from './types.js';
+
+/** One `onMove` call: removing it stops its deliveries, even of a batch being delivered. */
+interface Subscription {
+  readonly listener: MoveListener;
+  active: boolean;
+}
+
+export class MoveEvents {
+  /** Increases once per batch in which blocks moved (listeners or not). */
+  epoch = 0;
+  /** Replaced, never changed in place, so a delivery loop keeps the list it started with. */
+  private subscriptions: readonly Subscription[] = [];
+  /** Moves of the operation under way, collected only while someone listens. */
+  private batch: BlockMove[] = [];
+  /** True when blocks moved since the last published batch. */
+  private moved = false;
+  /** Batches waiting for delivery, and whether a delivery loop is running. */
+  private readonly pending: (readonly BlockMove[])[] = [];
+  private delivering = false;
+
+  /** True while anyone listens: only then are moves worth describing. */
+  get listening(): boolean {
+    return this.subscriptions.length > 0;
+  }
+
+  /** Adds a listener; returns the function that removes this subscription. */
+  subscribe(listener: MoveListener): () => void {
+    const subscription: Subscription = { listener, active: true };
+    this.subscriptions = [...this.subscriptions, subscription];
+    return () => {
+      subscription.active = false;
+      this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
+    };
+  }
+
+  /** Notes that blocks moved in the current batch, whether or not anyone listens. */
+  markMoved(): void {
+    this.moved = true;
+  }
+
+  /** Adds a move to the current batch (call only while `listening`). */
+  add(handle: number, from: number, to: number, size: number): void {
+    this.moved = true;
+    this.batch.push(Object.freeze({ handle, from, to, size }));
+  }
+
+  /**
+   * Ends a batch: advances the epoch when blocks moved and hands the moves to the listeners.
+   * A listener may call back into the heap; batches that causes are queued and delivered after
+   * the current one, so every listener sees the batches in the order they happened.
+   */
+  publish(): void {
+    if (!this.moved) return;
+    this.moved = false;
+    this.epoch++;
+    if (this.batch.length === 0 || !this.listening) {
+      this.batch = [];
+      return;
+    }
+    this.pending.push(Object.freeze(this.batch));
+    this.batch = [];
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let moves = this.pending.shift(); moves; moves = this.pending.shift()) {
+        for (const subscription of this.subscriptions) {
+          if (!subscription.active) continue; // removed by an earlier listener of this batch
+          try {
+            subscription.listener(moves);
+          } catch (error) {
+            reportListenerError(error);
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+}
+
+/**
+ * Reports a listener's error without letting it escape into the heap's own code:
+ * `globalThis.reportError` where the platform has it (browsers, Deno), else a rethrow in a
+ * microtask, which Node reports as an uncaught exception.
+ */
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === 'function') report(error);
+  else
+    queueMicrotask(() => {
+      throw error;
+    });
+}

@@ -1,0 +1,153 @@
+/**
+ * The options of `new MemoryManager(options)`: each read once, own properties only, checked,
+ * with their defaults, and the memory to manage made ready.
+ */
+import {
+  checkNumber,
+  checkOptionalBoolean,
+  checkSize,
+  isDetached,
+  isUint8Array,
+  plainBytes,
+  readOptions,
+} from './arguments.js';
+import { MAX_LIVE_BLOCKS } from './block-layout.js';
+import { MemoryManagerError, argTypeError, describe, outOfRangeError } from './errors.js';
+import { ManagedMemory } from './managed-memory.js';
+import type { MemoryManagerOptions, PlacementStrategy } from './types.js';
+
+/** The options as the heap uses them. */
+export interface HeapSettings {
+  memory: ManagedMemory;
+  align: number;
+  autoCompact: boolean;
+  zeroFill: boolean;
+  strategy: PlacementStrategy;
+  compactSliceBytes: number | undefined;
+  scramble: boolean;
+  maxBlocks: number;
+}
+
+const OPTION_NAMES = [
+  'size',
+  'buffer',
+  'align',
+  'autoCompact',
+  'zeroFill',
+  'strategy',
+  'compactSliceBytes',
+  'scramble',
+  'maxBlocks',
+];
+const DEFAULT_ALIGN = 8;
+const MAX_ALIGN = 2 ** 30;
+/** Offsets and sizes are stored in 32 bits. */
+const MAX_BYTES = 2 ** 32 - 1;
+
+/** Parses the constructor's argument: a capacity in bytes, or an options object. */
+export function parseOptions(options: number | MemoryManagerOptions): HeapSettings {
+  if (typeof options === 'number') options = { size: options };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "options" argument must be a number or an object. Received ${describe(options)}.`,
+    );
+  }
+  const o = readOptions('options', options, OPTION_NAMES) as MemoryManagerOptions;
+  const align = o.align === undefined ? DEFAULT_ALIGN : o.align;
+  checkNumber('align', align);
+  if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
+    throw outOfRangeError(
+      `The value of "align" is out of range. It must be a power of two from 1 to ${MAX_ALIGN}. Received ${align}.`,
+    );
+  }
+  checkOptionalBoolean('autoCompact', o.autoCompact);
+  checkOptionalBoolean('zeroFill', o.zeroFill);
+  checkOptionalBoolean('scramble', o.scramble);
+  const strategy = o.strategy === undefined ? 'first-fit' : o.strategy;
+  if (strategy !== 'first-fit' && strategy !== 'best-fit') {
+    throw argTypeError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "strategy" option must be 'first-fit' or 'best-fit'. Received ${describe(strategy)}.`,
+    );
+  }
+  if (o.compactSliceBytes !== undefined) checkSize('compactSliceBytes', o.compactSliceBytes);
+  const maxBlocks = o.maxBlocks === undefined ? MAX_LIVE_BLOCKS : o.maxBlocks;
+  checkSize('maxBlocks', maxBlocks);
+  if (maxBlocks > MAX_LIVE_BLOCKS) {
+    throw outOfRangeError(
+      `The value of "maxBlocks" is out of range. It must be at most ${MAX_LIVE_BLOCKS}. Received ${maxBlocks}.`,
+    );
+  }
+  if ((o.size === undefined) === (o.buffer === undefined)) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_VALUE',
+      'Give exactly one of the "size" and "buffer" options.',
+    );
+  }
+  return {
+    memory: o.size !== undefined ? newMemory(o.size, align) : givenMemory(o.buffer, align),
+    align,
+    autoCompact: o.autoCompact ?? true,
+    zeroFill: o.zeroFill ?? true,
+    strategy,
+    compactSliceBytes: o.compactSliceBytes,
+    scramble: o.scramble ?? false,
+    maxBlocks,
+  };
+}
+
+function newMemory(size: unknown, align: number): ManagedMemory {
+  checkSize('size', size);
+  if (size > MAX_BYTES) {
+    throw outOfRangeError(
+      `The value of "size" is out of range. It must be at most ${MAX_BYTES}. Received ${size}.`,
+    );
+  }
+  return new ManagedMemory(new Uint8Array(atLeastOneBlock(size - (size % align), align)));
+}
+
+/** The memory of the `buffer` option, as a plain Uint8Array of a multiple of `align` bytes. */
+function givenMemory(buffer: unknown, align: number): ManagedMemory {
+  let bytes: Uint8Array | null;
+  let wasm: WebAssembly.Memory | null = null;
+  if (isUint8Array(buffer)) {
+    bytes = plainBytes(buffer);
+  } else if (buffer instanceof ArrayBuffer || isSharedArrayBuffer(buffer)) {
+    bytes = isDetached(buffer) ? null : new Uint8Array(buffer);
+  } else if (typeof WebAssembly !== 'undefined' && buffer instanceof WebAssembly.Memory) {
+    wasm = buffer;
+    bytes = new Uint8Array(buffer.buffer);
+  } else {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "buffer" option must be an ArrayBuffer, a SharedArrayBuffer, a Uint8Array or a WebAssembly.Memory. Received ${describe(buffer)}.`,
+    );
+  }
+  if (bytes === null) {
+    throw new MemoryManagerError(
+      'ERR_BUFFER_DETACHED',
+      'The "buffer" option is detached (transferred, or replaced by WebAssembly.Memory#grow).',
+    );
+  }
+  if (bytes.length > MAX_BYTES) {
+    throw outOfRangeError(
+      `The "buffer" holds ${bytes.length} bytes; at most ${MAX_BYTES} can be managed.`,
+    );
+  }
+  const length = atLeastOneBlock(bytes.length - (bytes.length % align), align);
+  return new ManagedMemory(bytes.subarray(0, length), wasm);
+}
+
+function atLeastOneBlock(length: number, align: number): number {
+  if (length === 0) {
+    throw outOfRangeError(
+      `The heap must hold at least one block of ${align} bytes (the alignment).`,
+    );
+  }
+  return length;
+}
+
+function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
+  return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
+}

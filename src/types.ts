@@ -1,0 +1,133 @@
+/**
+ * The public types of handle-heap: handles, options, stats, block listings, move events.
+ */
+
+/** Which free block an allocation takes: the lowest-address one that fits, or the smallest. */
+export type PlacementStrategy = 'first-fit' | 'best-fit';
+
+/** What a compaction did. */
+export interface CompactResult {
+  /** Live blocks whose offset changed. */
+  blocksMoved: number;
+  /** Bytes copied: the occupied sizes of the blocks that moved. */
+  bytesMoved: number;
+}
+
+/** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
+export type Handle = number;
+
+/** Options of `new MemoryManager(options)`. Give exactly one of `size` and `buffer`. */
+export interface MemoryManagerOptions {
+  /** Bytes to manage, in a new ArrayBuffer. Rounded down to a multiple of `align`. */
+  size?: number;
+  /**
+   * Memory to manage instead of a new ArrayBuffer: the heap reads and writes it in place.
+   * Its length is rounded down to a multiple of `align`. A `WebAssembly.Memory` is managed
+   * from its byte 0 over its length at construction; the heap follows `memory.buffer` when
+   * `grow` replaces it. A Uint8Array (Node's `Buffer` included) is managed as the plain
+   * bytes it covers; when its buffer is detached (transferred, or replaced by a grow of the
+   * WebAssembly memory it views), every operation throws `ERR_BUFFER_DETACHED`.
+   */
+  buffer?: ArrayBuffer | SharedArrayBuffer | Uint8Array | WebAssembly.Memory;
+  /** Every block starts at a multiple of this power of two and occupies a multiple of it. Default 8. */
+  align?: number;
+  /** Compact when no free block fits but the total free space does. Default true. */
+  autoCompact?: boolean;
+  /** New blocks (and the new bytes of a grown block) read as zeros. Default true. */
+  zeroFill?: boolean;
+  /** Which free block an allocation takes. Default `'first-fit'`. */
+  strategy?: PlacementStrategy;
+  /**
+   * When set, the auto-compaction of async `alloc` runs in slices of about this many bytes,
+   * yielding to the event loop between them. Sync calls always compact at once.
+   */
+  compactSliceBytes?: number;
+  /**
+   * Debugging aid: after every alloc, free, resize and compaction, move every unpinned block
+   * that can move, so code that keeps offsets or views across operations fails at once.
+   */
+  scramble?: boolean;
+  /**
+   * The most live blocks the heap holds; an allocation past it throws `ERR_TOO_MANY_BLOCKS`.
+   * Default and maximum 2^27 - 2.
+   */
+  maxBlocks?: number;
+}
+
+/** A snapshot of the heap's counters, from `stats()`. */
+export interface HeapStats {
+  /** Bytes managed. */
+  capacity: number;
+  /** Bytes occupied by live blocks (their sizes rounded up to the alignment). */
+  used: number;
+  /** `capacity - used`. */
+  free: number;
+  /** Size of the largest free block: the largest allocation that needs no compaction. */
+  largestFree: number;
+  liveBlocks: number;
+  freeBlocks: number;
+  /** Live blocks holding at least one pin. */
+  pinnedBlocks: number;
+  /** `1 - largestFree / free`, 0 when nothing is free: 0 means all free space is one block. */
+  fragmentation: number;
+  /** The largest `used` seen. */
+  peakUsed: number;
+  /** Compactions run, explicit and automatic (a sliced compaction counts once). */
+  compactions: number;
+  /** Bytes copied by all compactions. */
+  bytesMoved: number;
+}
+
+/** A live block, as listed by `blocks()`. */
+export interface BlockInfo {
+  handle: Handle;
+  /** Current offset in the heap; changes when the block moves. */
+  offset: number;
+  /** The size that was asked for. */
+  size: number;
+}
+
+/** One block move, as given to `onMove` listeners. Frozen. */
+export interface BlockMove {
+  readonly handle: Handle;
+  /** Offset before the batch of moves. */
+  readonly from: number;
+  /** Offset after the batch of moves. */
+  readonly to: number;
+  /** Bytes of the block that carry data (its size before the move). */
+  readonly size: number;
+}
+
+/**
+ * Receives the moves of one operation, or of one slice of a compaction: a frozen array, each
+ * block at most once, `from` an offset before the batch and `to` one after it. Copying every
+ * move's bytes from a copy of the heap taken before the batch reproduces it. Applying the moves
+ * in order in place (`copyWithin`) is not safe for every batch: a resize or a scramble can
+ * move a block onto bytes that a later move of the same batch still reads.
+ *
+ * Called synchronously at the end of the operation, before it returns. A listener may read the
+ * heap (`read`, `view`, `offsetOf`, `stats`, ...), write it, and pin or unpin blocks. It may
+ * call the `...Sync` mutators when the batch comes from a `...Sync` call; when it comes from an
+ * async call or a slice of a sliced compaction, the heap's lock is held and they throw
+ * `HeapBusyError`: call the async methods instead, which run after the current operation.
+ * Batches caused by a listener are delivered after the current one, in order.
+ */
+export type MoveListener = (moves: readonly BlockMove[]) => void;
+
+/**
+ * Options of `compact()`. With either option the compaction is incremental and starts after
+ * the current task's microtasks have run (it takes the async lock), where `compact()` without
+ * options starts at once when nothing is pending.
+ */
+export interface CompactOptions {
+  /** Move about this many bytes at a time, yielding to the event loop (a macrotask) between slices. */
+  sliceBytes?: number;
+  /** Stops the compaction after the current slice; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** A built-in typed-array constructor, for `view(handle, Float64Array)`. */
+export interface TypedArrayConstructor<T extends ArrayBufferView> {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
