@@ -60,6 +60,8 @@ describe('memory that is detached or replaced', () => {
       ['write', () => mm.write(a, [1])],
       ['view', () => mm.view(a)],
       ['pin', () => mm.pin(a)],
+      ['unpin', () => mm.unpin(a)],
+      ['bytes', () => mm.bytes],
     ];
     for (const [name, call] of calls) {
       const error = thrown(call);
