@@ -5,7 +5,7 @@
  */
 import { MemoryManager } from '../src/index.js';
 import { NaiveHeap } from './naive-heap.js';
-import { Rng } from './prng.js';
+import { Rng } from '../test/prng.js';
 import { marginAtMost, type Section, type TargetResult } from './report.js';
 import {
   alignUp,

@@ -1,26 +1,20 @@
 /**
  * Benchmark 6 (JS heap part): bytes of JS heap allocated by sync alloc/free pairs, measured in
- * a separate process by bench/no-garbage-probe.ts (the same probe test/no-garbage.node.test.ts
- * uses). The metadata-per-block part lives in bench-churn.ts (it reads the churn states).
+ * a separate process by bench/no-garbage-probe.ts (the probe of test/no-garbage-probe.ts, which
+ * test/no-garbage.node.test.ts runs, with the naive heap and @thi.ng/malloc added). The
+ * metadata-per-block part lives in bench-churn.ts (it reads the churn states).
  */
 import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProbeResult } from './no-garbage-probe.js';
+import { PROBE_NODE_FLAGS, type ProbeResult } from '../test/no-garbage-probe.js';
 import type { Section, TargetResult } from './report.js';
 import { fmtBytes, fmtInt, fmtTime, mdTable, progress } from './util.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Node flags of the probe: exposed gc and a 64 MiB young generation (no scavenge below that). */
-export const PROBE_NODE_ARGS = [
-  '--expose-gc',
-  '--min-semi-space-size=64',
-  '--max-semi-space-size=64',
-  '--import',
-  'tsx',
-  'bench/no-garbage-probe.ts',
-];
+/** The probe's Node flags (exposed gc, a 64 MiB young generation) and its script. */
+const PROBE_NODE_ARGS = [...PROBE_NODE_FLAGS, 'bench/no-garbage-probe.ts'];
 
 /** Runs the probe in a child process and returns its result. */
 export function runProbe(args: string[]): ProbeResult {
@@ -117,7 +111,7 @@ export function benchMemory(): Section {
     '',
     table,
     '',
-    'The same probe backs `test/no-garbage.node.test.ts`, which asserts: no GC during 1,000,000 pairs, less than 16 KiB allocated in total (i.e. no allocation per pair), less than 1 MiB retained.',
+    'The same measurement (`test/no-garbage-probe.ts`, which `bench/no-garbage-probe.ts` extends with the other allocators) backs `test/no-garbage.node.test.ts`, which asserts: no GC during 1,000,000 pairs, less than 16 KiB allocated in total (i.e. no allocation per pair), less than 1 MiB retained.',
   ].join('\n');
   return { title: '6. Memory: JS heap on the sync paths', markdown, targets };
 }

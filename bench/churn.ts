@@ -9,9 +9,9 @@
  * dispatch. A churner keeps its state between calls: fill + warm-up once, then timed segments.
  */
 import { MemPool } from '@thi.ng/malloc';
-import { MemoryManager } from '../src/index.js';
+import { MemoryManager, type PlacementStrategy } from '../src/index.js';
 import { NaiveHeap } from './naive-heap.js';
-import { Rng } from './prng.js';
+import { Rng } from '../test/prng.js';
 import { alignUp, now } from './util.js';
 
 export const CHURN_MIN_SIZE = 16;
@@ -54,7 +54,7 @@ export function makeChurnWorkload(
   return { live, capacity, initial, victims, sizes };
 }
 
-/** Ours, sync API. */
+/** Ours, sync API (first fit unless `strategy` says otherwise). */
 export class OursChurner {
   readonly mm: MemoryManager;
   private readonly slots: Int32Array;
@@ -62,8 +62,9 @@ export class OursChurner {
   constructor(
     private readonly w: ChurnWorkload,
     zeroFill: boolean,
+    strategy: PlacementStrategy = 'first-fit',
   ) {
-    this.mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill });
+    this.mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill, strategy });
     this.slots = new Int32Array(w.live);
     const mm = this.mm;
     for (let i = 0; i < w.live; i++) this.slots[i] = mm.allocSync(w.initial[i]);

@@ -4,7 +4,7 @@
  *
  *   npm run bench                 all benchmarks, rewrites BENCHMARKS.md
  *   npm run bench -- churn traces only the named sections (churn, fragmented, compaction,
- *                                 async, traces, memory); BENCHMARKS.md is left alone
+ *                                 async, traces, memory, bound, snapshot); BENCHMARKS.md is left alone
  *
  * The process re-spawns itself with --expose-gc when `gc` is not exposed (for the retained-heap
  * measurements); if that fails it runs on without them.
@@ -15,10 +15,12 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAsync } from './bench-async.js';
+import { benchBound } from './bench-bound.js';
 import { benchChurn } from './bench-churn.js';
 import { benchCompaction } from './bench-compaction.js';
 import { benchFragmented } from './bench-fragmented.js';
 import { benchMemory } from './bench-memory.js';
+import { benchSnapshot } from './bench-snapshot.js';
 import { benchTraces } from './bench-traces.js';
 import type { Section, TargetResult } from './report.js';
 import { mdTable } from './util.js';
@@ -51,6 +53,8 @@ const SECTIONS: Record<string, () => Section | Promise<Section>> = {
   async: benchAsync,
   traces: benchTraces,
   memory: benchMemory,
+  bound: benchBound,
+  snapshot: benchSnapshot,
 };
 
 function machine(): string[][] {
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
     '',
     '## Method',
     '',
-    '- Every comparison replays the same operation sequence (fixed-seed mulberry32 PRNG, `bench/prng.ts`) for every allocator, in the same process run.',
+    '- Every comparison replays the same operation sequence (fixed-seed mulberry32 PRNG, `test/prng.ts`) for every allocator, in the same process run.',
     '- Timing with `performance.now()`; every loop is warmed up (JIT and steady-state heap) before it is timed; figures are medians over several runs.',
     "- Each allocator has its own monomorphic loop (no shared adapter call site), so none pays for another's dispatch.",
     '- Slow allocators time fewer steps (a prefix of the same sequence); costs are per operation.',
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     '```sh',
     'npm ci',
     'npm run bench            # all benchmarks; rewrites BENCHMARKS.md',
-    'npm run bench -- churn   # one section (churn, fragmented, compaction, async, traces, memory); leaves BENCHMARKS.md alone',
+    'npm run bench -- churn   # one section (churn, fragmented, compaction, async, traces, memory, bound); leaves BENCHMARKS.md alone',
     '```',
     '',
     'The traces are read from `../shared/traces/wee_alloc/*.trace` relative to the project root; without them benchmark 5 is skipped.',

@@ -9,12 +9,12 @@ export type {
   MoveListener,
   PlacementStrategy,
   TypedArrayConstructor,
-} from './types.js';
-export { MemoryManager } from './memory-manager.js';
+} from './api/types.js';
+export { MemoryManager } from './api/memory-manager.js';
 export {
   HeapBusyError,
   InvalidHandleError,
   MemoryManagerError,
   OutOfMemoryError,
-} from './errors.js';
-export type { ArgumentErrorCode, MemoryManagerErrorCode } from './errors.js';
+} from './core/errors.js';
+export type { ArgumentErrorCode, MemoryManagerErrorCode } from './core/errors.js';

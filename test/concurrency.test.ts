@@ -22,7 +22,7 @@ import {
   thrown,
   type ErrorClass,
 } from './heap-snapshot.js';
-import { mulberry32 as prng } from '../bench/prng.js';
+import { mulberry32 as prng } from './prng.js';
 
 /** How a call is expected to settle. */
 type Outcome =
@@ -101,21 +101,7 @@ class SequentialModel {
   }
 
   stats(): HeapStats {
-    const ref = this.ref;
-    const free = ref.capacity - ref.used;
-    return {
-      capacity: ref.capacity,
-      used: ref.used,
-      free,
-      largestFree: ref.largestFree,
-      liveBlocks: ref.live.size,
-      freeBlocks: ref.free.length,
-      pinnedBlocks: ref.pinnedBlocks,
-      fragmentation: free === 0 ? 0 : 1 - ref.largestFree / free,
-      peakUsed: ref.peakUsed,
-      compactions: ref.compactions,
-      bytesMoved: ref.bytesMoved,
-    };
+    return this.ref.stats();
   }
 }
 

@@ -22,7 +22,7 @@ import {
   type TestHeap,
   recordMoves,
 } from './heap-snapshot.js';
-import { mulberry32 as prng } from '../bench/prng.js';
+import { mulberry32 as prng } from './prng.js';
 
 const MiB = 1024 * 1024;
 const SLICE = 4096;

@@ -1,6 +1,6 @@
 // The sync alloc/free paths must allocate no JS objects at all (docs/design.md: "the sync
 // alloc/free paths allocate no garbage"). Measured precisely in a child process by
-// bench/no-garbage-probe.ts: with `--expose-gc` and a 64 MiB young generation, 1,000,000
+// test/no-garbage-probe.ts: with `--expose-gc` and a 64 MiB young generation, 1,000,000
 // allocSync+freeSync pairs (a few hundred live blocks, fixed-seed sizes, after a warm-up) run
 // without any scavenge unless they allocate that much, so the young generation's growth across
 // the loop is exactly what the loop allocated. Asserts on bytes and GC counts, never on time.
@@ -10,25 +10,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { PROBE_NODE_ARGS } from '../bench/bench-memory.js';
+import { PROBE_NODE_FLAGS, PROBE_SCRIPT, type ProbeResult } from './no-garbage-probe.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-interface ProbeResult {
-  allocator: string;
-  pairs: number;
-  newSpaceBytes: number;
-  gcDuringLoop: number;
-  heapUsedBefore: number;
-  heapUsedAfter: number;
-}
 
 async function probe(zeroFill: boolean): Promise<ProbeResult> {
   const { stdout } = await run(
     process.execPath,
     [
-      ...PROBE_NODE_ARGS,
+      ...PROBE_NODE_FLAGS,
+      PROBE_SCRIPT,
       '--allocator=ours',
       '--pairs=1000000',
       '--live=300',
@@ -43,8 +35,7 @@ describe('sync alloc/free paths allocate nothing on the JS heap', () => {
   for (const zeroFill of [false, true]) {
     it(`1,000,000 allocSync+freeSync pairs, zeroFill ${zeroFill}`, async () => {
       const r = await probe(zeroFill);
-      expect(r.allocator).toBe('ours');
-      expect(r.pairs).toBe(1_000_000);
+      expect(r).toMatchObject({ allocator: 'ours', zeroFill, pairs: 1_000_000, live: 300 });
       // No scavenge during the loop: it allocated less than the 64 MiB young generation...
       expect(r.gcDuringLoop).toBe(0);
       // ...and in fact (next to) nothing: a single 16-byte object every 1,000 pairs would

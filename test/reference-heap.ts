@@ -3,7 +3,10 @@
  * written apart from src/ so the tests compare two independent implementations.
  * A sorted array of free blocks scanned linearly, a Map of live blocks, and compaction that
  * moves each unpinned block, in address order, to the lowest free place below it that holds it.
+ * (Only the public HeapStats type is taken from src/, so the compiler keeps `stats()` in step.)
  */
+import type { HeapStats } from '../src/index.js';
+
 export interface RefBlock {
   offset: number;
   /** Occupied bytes (requested size rounded up to the alignment). */
@@ -64,6 +67,26 @@ export class ReferenceHeap {
     let n = 0;
     for (const b of this.live.values()) if (b.pins > 0) n++;
     return n;
+  }
+
+  /** What `stats()` of a heap in the same state returns. */
+  stats(): HeapStats {
+    const used = this.used;
+    const free = this.capacity - used;
+    const largestFree = this.largestFree;
+    return {
+      capacity: this.capacity,
+      used,
+      free,
+      largestFree,
+      liveBlocks: this.live.size,
+      freeBlocks: this.free.length,
+      pinnedBlocks: this.pinnedBlocks,
+      fragmentation: free === 0 ? 0 : 1 - largestFree / free,
+      peakUsed: this.peakUsed,
+      compactions: this.compactions,
+      bytesMoved: this.bytesMoved,
+    };
   }
 
   roundUp(size: number): number {

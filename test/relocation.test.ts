@@ -23,7 +23,7 @@ import {
   type TestHeap,
   recordMoves,
 } from './heap-snapshot.js';
-import { mulberry32 as prng } from '../bench/prng.js';
+import { mulberry32 as prng } from './prng.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();

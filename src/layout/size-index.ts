@@ -1,41 +1,42 @@
-/**
- * The free blocks ordered by (size, address), for best fit: a second treap over the same free
- * records, its links in the records' second table (`records.links`). Used only by heaps made
- * with `strategy: 'best-fit'`; first-fit heaps pay nothing for it.
- *
- * Keys are read from the records, so a free block's SIZE or OFF must not change while it is in
- * this index: remove it, change it, insert it again.
- */
-import { NIL, OFF, SIZE, STRIDE, type BlockRecords } from './block-records.js';
-import { priority } from './free-index.js';
+// The gaps ordered by (size, address), for best fit: a second treap over the records that host
+// a gap, its links in the state's links region. Used only by heaps made with
+// `strategy: 'best-fit'`; first-fit heaps pay nothing for it.
+//
+// Keys are read from the records, so a host's GAP or OFF must not change while it is in this
+// index: remove it, change it, insert it again. Only BlockLayout calls this.
+import { H_SIZE_ROOT } from '../memory/format.js';
+import type { HeapState } from '../memory/heap-state.js';
+import { priority } from './priority.js';
+import { GAP, NIL, OFF, STRIDE } from './records.js';
 
-/** True when free record a sorts before b: smaller size, then lower address. */
+/** True when host a sorts before b: smaller gap, then lower address. */
 function before(r: Uint32Array, a: number, b: number): boolean {
-  const sa = r[a + SIZE];
-  const sb = r[b + SIZE];
+  const sa = r[a + GAP];
+  const sb = r[b + GAP];
   return sa < sb || (sa === sb && r[a + OFF] < r[b + OFF]);
 }
 
 export class SizeIndex {
-  root = NIL;
-  count = 0;
-  private readonly records: BlockRecords;
+  private readonly state: HeapState;
   private splitLeft = NIL;
   private splitRight = NIL;
 
-  constructor(records: BlockRecords) {
-    records.enableLinks();
-    this.records = records;
+  constructor(state: HeapState) {
+    this.state = state;
   }
 
-  /** Smallest free block of at least `n` bytes, the lowest address among equals, or NIL. O(log F). */
+  get root(): number {
+    return this.state.h[H_SIZE_ROOT];
+  }
+
+  /** The host of the smallest gap of at least `n` bytes, the lowest address among equals, or NIL. O(log F). */
   bestFit(n: number): number {
-    const r = this.records.r;
-    const links = this.records.links!;
+    const r = this.state.r;
+    const links = this.state.links!;
     let best = NIL;
-    for (let t = this.root; t !== NIL;) {
+    for (let t = this.state.h[H_SIZE_ROOT]; t !== NIL;) {
       const l = (t / STRIDE) * 2;
-      if (r[t + SIZE] >= n) {
+      if (r[t + GAP] >= n) {
         best = t;
         t = links[l];
       } else {
@@ -45,41 +46,48 @@ export class SizeIndex {
     return best;
   }
 
-  /** Adds free record `p`. O(log F). */
+  /** Adds host `p` (GAP > 0). O(log F). */
   insert(p: number): void {
-    const links = this.records.links!;
+    const links = this.state.links!;
     const l = (p / STRIDE) * 2;
     links[l] = links[l + 1] = NIL;
-    this.root = this.insertAt(this.records.r, links, this.root, p, priority(p));
-    this.count++;
+    const h = this.state.h;
+    h[H_SIZE_ROOT] = this.insertAt(this.state.r, links, h[H_SIZE_ROOT], p, priority(p));
   }
 
-  /** Removes free record `p`, whose SIZE and OFF must be those it was inserted with. O(log F). */
+  /** Removes host `p`, whose GAP and OFF must be those it was inserted with. O(log F). */
   remove(p: number): void {
-    this.root = this.removeAt(this.records.r, this.records.links!, this.root, p);
-    this.count--;
+    const h = this.state.h;
+    const links = this.state.links!;
+    h[H_SIZE_ROOT] = this.removeAt(this.state.r, links, h[H_SIZE_ROOT], p);
+    const l = (p / STRIDE) * 2;
+    links[l] = links[l + 1] = NIL;
   }
 
+  /** Empties the index. O(1). */
   clear(): void {
-    this.root = NIL;
-    this.count = 0;
+    this.state.h[H_SIZE_ROOT] = NIL;
   }
 
-  /** Checks order, heap order and the count in O(F); a description of the first problem, or undefined. */
-  check(): string | undefined {
-    const r = this.records.r;
-    const links = this.records.links!;
+  /**
+   * Checks order and heap order in O(F), visiting at most `limit` hosts; `visit` sees each in
+   * order. A description of the first problem, or undefined.
+   */
+  check(limit: number, visit: (p: number) => void): string | undefined {
+    const r = this.state.r;
+    const links = this.state.links!;
     let seen = 0;
     let last = NIL;
     const stack: number[] = [];
-    for (let t = this.root; t !== NIL || stack.length > 0;) {
+    for (let t = this.state.h[H_SIZE_ROOT]; t !== NIL || stack.length > 0;) {
       if (t !== NIL) {
+        if (stack.length >= limit) return 'size index has a cycle';
         stack.push(t);
         t = links[(t / STRIDE) * 2];
         continue;
       }
-      t = stack.pop() as number;
-      if (++seen > this.count) break;
+      t = stack.pop()!;
+      if (++seen > limit) return 'size index has a cycle';
       if (last !== NIL && !before(r, last, t))
         return `size index out of order at offset ${r[t + OFF]}`;
       const l = links[(t / STRIDE) * 2];
@@ -87,10 +95,10 @@ export class SizeIndex {
       const pt = priority(t);
       if ((l !== NIL && priority(l) > pt) || (g !== NIL && priority(g) > pt))
         return `size index heap order broken at offset ${r[t + OFF]}`;
+      visit(t);
       last = t;
       t = g;
     }
-    if (seen !== this.count) return `size index holds ${seen} blocks, count says ${this.count}`;
     return undefined;
   }
 
@@ -109,7 +117,7 @@ export class SizeIndex {
     return t;
   }
 
-  /** Splits subtree `t` into the records before `x` (splitLeft) and after it (splitRight). */
+  /** Splits subtree `t` into the hosts before `x` (splitLeft) and after it (splitRight). */
   private split(r: Uint32Array, links: Uint32Array, t: number, x: number): void {
     if (t === NIL) {
       this.splitLeft = this.splitRight = NIL;
@@ -128,7 +136,7 @@ export class SizeIndex {
   }
 
   private removeAt(r: Uint32Array, links: Uint32Array, t: number, x: number): number {
-    if (t === NIL) throw new Error(`size index: no free block at offset ${r[x + OFF]}`);
+    if (t === NIL) throw new Error(`internal: no gap at offset ${r[x + OFF]} in the size index`);
     const lt = (t / STRIDE) * 2;
     if (t === x) return this.merge(links, links[lt], links[lt + 1]);
     if (before(r, x, t)) links[lt] = this.removeAt(r, links, links[lt], x);

@@ -1,8 +1,6 @@
-/**
- * Argument checks of the public API. Each throws the built-in TypeError or RangeError with a
- * Node-style `code` and a message naming the argument and the value received.
- */
-import { argTypeError, describe, outOfRangeError } from './errors.js';
+// Argument checks of the public API. Each throws the built-in TypeError or RangeError with a
+// Node-style `code` and a message naming the argument and the value received.
+import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 
 /** Throws unless `value` is a number. */
 export function checkNumber(name: string, value: unknown): asserts value is number {
@@ -196,4 +194,23 @@ export function readBytes(
     copy[i] = v;
   }
   return copy;
+}
+
+/** The error of an `offset` past the end of a `size`-byte block. */
+export function offsetOutside(offset: number, size: number): RangeError {
+  return outOfRangeError(
+    `The value of "offset" is out of range: ${offset} is past the end of a ${size}-byte block. It must be at most ${size}.`,
+  );
+}
+
+/** The error of `value` bytes from `offset` that cross the end of a `size`-byte block. */
+export function rangeOutside(
+  name: string,
+  value: number,
+  offset: number,
+  size: number,
+): RangeError {
+  return outOfRangeError(
+    `The value of "${name}" is out of range: ${value} bytes from offset ${offset} cross the end of a ${size}-byte block.`,
+  );
 }

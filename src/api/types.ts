@@ -2,16 +2,10 @@
  * The public types of handle-heap: handles, options, stats, block listings, move events.
  */
 
-/** Which free block an allocation takes: the lowest-address one that fits, or the smallest. */
-export type PlacementStrategy = 'first-fit' | 'best-fit';
+import type { PlacementStrategy } from '../layout/block-layout.js';
+import type { CompactResult } from '../core/compactor.js';
 
-/** What a compaction did. */
-export interface CompactResult {
-  /** Live blocks whose offset changed. */
-  blocksMoved: number;
-  /** Bytes copied: the occupied sizes of the blocks that moved. */
-  bytesMoved: number;
-}
+export type { CompactResult, PlacementStrategy };
 
 /** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
 export type Handle = number;

@@ -1,7 +1,6 @@
-/**
- * Move events: collects the moves of the operation under way, advances the epoch once per batch
- * and hands each batch to the listeners, in order, even when a listener calls back into the heap.
- */
+// Move events: collects the moves of the operation under way, ends each batch (the epoch advances)
+// and hands each batch to the listeners, in order, even when a listener calls back into the heap.
+import type { MoveObserver } from '../core/heap-core.js';
 import type { BlockMove, MoveListener } from './types.js';
 
 /** One `onMove` call: removing it stops its deliveries, even of a batch being delivered. */
@@ -10,9 +9,9 @@ interface Subscription {
   active: boolean;
 }
 
-export class MoveEvents {
-  /** Increases once per batch in which blocks moved (listeners or not). */
-  epoch = 0;
+export class MoveEvents implements MoveObserver {
+  /** Called once per batch in which blocks moved (listeners or not): advances the epoch. */
+  private readonly onBatch: () => void;
   /** Replaced, never changed in place, so a delivery loop keeps the list it started with. */
   private subscriptions: readonly Subscription[] = [];
   /** Moves of the operation under way, collected only while someone listens. */
@@ -22,6 +21,10 @@ export class MoveEvents {
   /** Batches waiting for delivery, and whether a delivery loop is running. */
   private readonly pending: (readonly BlockMove[])[] = [];
   private delivering = false;
+
+  constructor(onBatch: () => void) {
+    this.onBatch = onBatch;
+  }
 
   /** True while anyone listens: only then are moves worth describing. */
   get listening(): boolean {
@@ -57,7 +60,7 @@ export class MoveEvents {
   publish(): void {
     if (!this.moved) return;
     this.moved = false;
-    this.epoch++;
+    this.onBatch();
     if (this.batch.length === 0 || !this.listening) {
       this.batch = [];
       return;

@@ -1,8 +1,6 @@
-/**
- * Serializes the heap's mutating async operations, so concurrent callers never interleave
- * and run in call order. The in-process lock is an async-mutex `Mutex`; a lock over a
- * SharedArrayBuffer for Workers can implement the same interface.
- */
+// Serializes the heap's mutating async operations, so concurrent callers never interleave
+// and run in call order. The in-process lock is an async-mutex `Mutex`; a lock over a
+// SharedArrayBuffer for Workers can implement the same interface.
 import { Mutex } from 'async-mutex';
 
 export interface HeapLock {
@@ -33,7 +31,9 @@ export class MutexLock implements HeapLock {
       try {
         return Promise.resolve(task());
       } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        // Reject with what the task threw, as the queued path (async-mutex) does.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the task's own value
+        return Promise.reject(error);
       }
     }
     return this.runAsync(() => Promise.resolve().then(task));

@@ -1,7 +1,5 @@
-/**
- * The options of `new MemoryManager(options)`: each read once, own properties only, checked,
- * with their defaults, and the memory to manage made ready.
- */
+// The options of `new MemoryManager(options)`: each read once, own properties only, checked,
+// with their defaults, and the memory to manage made ready.
 import {
   checkNumber,
   checkOptionalBoolean,
@@ -11,20 +9,24 @@ import {
   plainBytes,
   readOptions,
 } from './arguments.js';
-import { MAX_LIVE_BLOCKS } from './block-layout.js';
-import { MemoryManagerError, argTypeError, describe, outOfRangeError } from './errors.js';
-import { ManagedMemory } from './managed-memory.js';
-import type { MemoryManagerOptions, PlacementStrategy } from './types.js';
+import { MAX_LIVE_BLOCKS } from '../layout/block-layout.js';
+import { MemoryManagerError, argTypeError, describe, outOfRangeError } from '../core/errors.js';
+import { ManagedMemory } from '../memory/managed-memory.js';
+import {
+  FLAG_AUTO_COMPACT,
+  FLAG_BEST_FIT,
+  FLAG_SCRAMBLE,
+  FLAG_ZERO_FILL,
+} from '../memory/format.js';
+import type { MemoryManagerOptions } from './types.js';
 
 /** The options as the heap uses them. */
 export interface HeapSettings {
   memory: ManagedMemory;
   align: number;
-  autoCompact: boolean;
-  zeroFill: boolean;
-  strategy: PlacementStrategy;
+  /** FLAG_* bits: autoCompact, zeroFill, scramble, best fit. */
+  flags: number;
   compactSliceBytes: number | undefined;
-  scramble: boolean;
   maxBlocks: number;
 }
 
@@ -88,11 +90,12 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   return {
     memory: o.size !== undefined ? newMemory(o.size, align) : givenMemory(o.buffer, align),
     align,
-    autoCompact: o.autoCompact ?? true,
-    zeroFill: o.zeroFill ?? true,
-    strategy,
+    flags:
+      ((o.autoCompact ?? true) ? FLAG_AUTO_COMPACT : 0) |
+      ((o.zeroFill ?? true) ? FLAG_ZERO_FILL : 0) |
+      ((o.scramble ?? false) ? FLAG_SCRAMBLE : 0) |
+      (strategy === 'best-fit' ? FLAG_BEST_FIT : 0),
     compactSliceBytes: o.compactSliceBytes,
-    scramble: o.scramble ?? false,
     maxBlocks,
   };
 }

@@ -1,34 +1,35 @@
-/**
- * The debug scrambler: moves every unpinned block it can to a new offset, as the heap
- * scramblers of the classic relocatable-memory systems did, so code that keeps an offset or a
- * view across an operation fails at once in tests instead of once in a while in production.
- *
- * Pinned blocks cut the heap into segments; in each, the movable blocks are rearranged so that
- * every one of them moves: reversed when that moves them all, else rotated (the first block to
- * the top, the others packed below). A block stays put only when it is alone in a segment that
- * it fills. O(B log B + capacity): a debugging aid, not a hot path.
- */
-import { NEXT, NIL, OFF, PREV, SIZE, isLive, pinsOf } from './block-records.js';
-import type { BlockLayout } from './block-layout.js';
+// The debug scrambler: moves every unpinned block it can to a new offset, as the heap
+// scramblers of the classic relocatable-memory systems did, so code that keeps an offset or a
+// view across an operation fails at once in tests instead of once in a while in production.
+//
+// Pinned blocks cut the heap into segments; in each, the movable blocks are rearranged so that
+// every one of them moves: reversed when that moves them all, else rotated (the first block to
+// the top, the others packed below). A block stays put only when it is alone in a segment that
+// it fills. O(B log B + moved bytes): a debugging aid, not a hot path.
+import type { BlockLayout } from '../layout/block-layout.js';
+import { OFF, SENTINEL, pinsOf } from '../layout/records.js';
 import type { MoveSink } from './compactor.js';
 
 /** Scrambles `layout` and `heap`; returns the number of blocks moved. */
 export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink | null): number {
-  const r = layout.records.r;
+  const r = layout.state.r;
   const placements: number[] = []; // record, new offset, record, new offset, ...
   let segment: number[] = [];
   let segmentStart = 0;
   let moved = 0;
   const closeSegment = (end: number): void => {
-    moved += arrange(r, segment, segmentStart, end, placements);
+    moved += arrange(layout, segment, segmentStart, end, placements);
     segment = [];
   };
-  for (let p = layout.head; p !== NIL; p = r[p + NEXT]) {
-    if (!isLive(r, p)) continue;
+  const blocks: number[] = [];
+  layout.forEach((p) => {
+    if (p !== SENTINEL) blocks.push(p);
+  });
+  for (const p of blocks) {
     if (pinsOf(r, p) > 0) {
       closeSegment(r[p + OFF]);
       placements.push(p, r[p + OFF]);
-      segmentStart = r[p + OFF] + r[p + SIZE];
+      segmentStart = r[p + OFF] + layout.occupied(p);
     } else {
       segment.push(p);
     }
@@ -39,9 +40,9 @@ export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink |
 
 /**
  * Moves every live block to the offset `placements` gives it (record, offset, record, offset,
- * ...: every live block once, none overlapping) and relinks the layout with free blocks between
- * them. The bytes of the blocks that move are copied out first, so any arrangement works.
- * Returns the number of blocks moved. O(B log B + moved bytes).
+ * ...: every live block once, none overlapping) through `layout.rebuild`. The bytes of the blocks
+ * that move are copied out first, so any arrangement works. Returns the number of blocks moved.
+ * O(B log B + moved bytes).
  */
 export function rearrange(
   layout: BlockLayout,
@@ -49,7 +50,7 @@ export function rearrange(
   placements: number[],
   sink: MoveSink | null,
 ): number {
-  const r = layout.records.r;
+  const r = layout.state.r;
   const froms: number[] = [];
   const saved: (Uint8Array | null)[] = [];
   for (let i = 0; i < placements.length; i += 2) {
@@ -57,9 +58,9 @@ export function rearrange(
     const from = r[p + OFF];
     froms.push(from);
     const moves = from !== placements[i + 1];
-    saved.push(moves && heap !== null ? heap.slice(from, from + r[p + SIZE]) : null);
+    saved.push(moves && heap !== null ? heap.slice(from, from + layout.occupied(p)) : null);
   }
-  rebuild(layout, placements);
+  layout.rebuild(placements);
   let moved = 0;
   for (let i = 0; i < placements.length; i += 2) {
     const from = froms[i / 2];
@@ -79,16 +80,17 @@ export function rearrange(
  * are two or more, and the one block when its segment has room for it elsewhere.
  */
 function arrange(
-  r: Uint32Array,
+  layout: BlockLayout,
   blocks: number[],
   start: number,
   end: number,
   out: number[],
 ): number {
+  const r = layout.state.r;
   const n = blocks.length;
   if (n === 0) return 0;
   let total = 0;
-  for (const p of blocks) total += r[p + SIZE];
+  for (const p of blocks) total += layout.occupied(p);
   const slack = end - start - total;
   // Reversed, packed at the bottom, then at the top: the look of a scrambled heap.
   for (const base of slack === 0 ? [start] : [start, start + slack]) {
@@ -96,16 +98,17 @@ function arrange(
     let moves = 0;
     for (let i = n - 1; i >= 0; i--) {
       if (r[blocks[i] + OFF] !== at) moves++;
-      at += r[blocks[i] + SIZE];
+      at += layout.occupied(blocks[i]);
     }
     if (moves === n) {
-      for (let i = n - 1, to = base; i >= 0; to += r[blocks[i] + SIZE], i--)
+      for (let i = n - 1, to = base; i >= 0; to += layout.occupied(blocks[i]), i--) {
         out.push(blocks[i], to);
+      }
       return n;
     }
   }
   const first = blocks[0];
-  const firstSize = r[first + SIZE];
+  const firstSize = layout.occupied(first);
   if (n === 1) {
     // Alone: to the other end of its segment, if there is room to move at all.
     const to = r[first + OFF] === start ? end - firstSize : start;
@@ -118,52 +121,8 @@ function arrange(
   let at = start;
   for (let i = 1; i < n; i++) {
     out.push(blocks[i], at);
-    at += r[blocks[i] + SIZE];
+    at += layout.occupied(blocks[i]);
   }
   out.push(first, end - firstSize);
   return n;
-}
-
-/** Relinks the layout so that the live blocks sit at the given offsets, with free blocks between. */
-function rebuild(layout: BlockLayout, placements: number[]): void {
-  const records = layout.records;
-  let r = records.r;
-  // Recycle every free record, then lay the list out again.
-  for (let p = layout.head; p !== NIL;) {
-    const next = r[p + NEXT];
-    if (!isLive(r, p)) records.give(p);
-    p = next;
-  }
-  layout.index.clear();
-  layout.sizes?.clear();
-  const order: number[] = [];
-  for (let i = 0; i < placements.length; i += 2) order.push(i);
-  order.sort((a, b) => placements[a + 1] - placements[b + 1]);
-  let last = NIL;
-  let cursor = 0;
-  const link = (p: number): void => {
-    r[p + PREV] = last;
-    if (last === NIL) layout.head = p;
-    else r[last + NEXT] = p;
-    r[p + NEXT] = NIL;
-    last = p;
-  };
-  const gap = (to: number): void => {
-    if (to === cursor) return;
-    const f = records.take();
-    r = records.r;
-    r[f + OFF] = cursor;
-    r[f + SIZE] = to - cursor;
-    link(f);
-    layout.addFree(f);
-  };
-  for (const i of order) {
-    const p = placements[i];
-    const to = placements[i + 1];
-    gap(to);
-    r[p + OFF] = to;
-    link(p);
-    cursor = to + r[p + SIZE];
-  }
-  gap(layout.capacity);
 }

@@ -1,7 +1,5 @@
-/**
- * Every failure of the heap is one of these classes, each with a stable `code`.
- * Users branch on `code` (or `instanceof`), never on the message text.
- */
+// Every failure of the heap is one of these classes, each with a stable `code`.
+// Users branch on `code` (or `instanceof`), never on the message text.
 
 /** Codes carried by {@link MemoryManagerError} and its subclasses. */
 export type MemoryManagerErrorCode =
@@ -13,14 +11,16 @@ export type MemoryManagerErrorCode =
   | 'ERR_NOT_PINNED'
   | 'ERR_TOO_MANY_PINS'
   | 'ERR_TOO_MANY_BLOCKS'
-  | 'ERR_BUFFER_DETACHED';
+  | 'ERR_BUFFER_DETACHED'
+  | 'ERR_INVALID_SNAPSHOT';
 
 /**
  * Base class of the heap's own errors. Thrown as such with `ERR_HEAP_CORRUPTED` (validate),
  * `ERR_BLOCK_PINNED` (free or a moving resize of a pinned block), `ERR_NOT_PINNED` (unpin of an
  * unpinned block), `ERR_TOO_MANY_PINS`, `ERR_TOO_MANY_BLOCKS` (an allocation past the
  * `maxBlocks` option), `ERR_BUFFER_DETACHED` (the managed memory was detached: transferred, or
- * replaced by `WebAssembly.Memory#grow` under a view of it).
+ * replaced by `WebAssembly.Memory#grow` under a view of it), `ERR_INVALID_SNAPSHOT` (`restore` of
+ * bytes that are not an intact snapshot).
  */
 export class MemoryManagerError extends Error {
   readonly code: MemoryManagerErrorCode;

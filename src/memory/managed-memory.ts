@@ -1,8 +1,6 @@
-/**
- * The bytes a heap manages: a plain Uint8Array of `capacity` bytes, re-derived when the memory
- * under it was replaced. A WebAssembly.Memory's `grow` detaches its old ArrayBuffer and gives
- * `memory.buffer` a new one; a transfer detaches a buffer for good.
- */
+// The bytes a heap manages: a plain Uint8Array of `capacity` bytes, re-derived when the memory
+// under it was replaced. A WebAssembly.Memory's `grow` detaches its old ArrayBuffer and gives
+// `memory.buffer` a new one; a transfer detaches a buffer for good.
 export class ManagedMemory {
   readonly capacity: number;
   private view: Uint8Array;

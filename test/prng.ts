@@ -1,6 +1,9 @@
 /**
- * A small seeded pseudo-random generator (mulberry32), so every allocator in a benchmark sees
- * exactly the same operation sequence, run after run.
+ * A small seeded pseudo-random generator (mulberry32): the tests' random sequences and the
+ * benchmarks' operation sequences are the same run after run, and every allocator in a
+ * benchmark sees exactly the same sequence. The one copy in the project: bench/ imports it
+ * from here.
+ * Web-standard APIs only: the tests that use it also run in the browser.
  */
 
 /** Returns a function giving uniform floats in [0, 1), determined by `seed`. */

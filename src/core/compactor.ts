@@ -1,0 +1,165 @@
+// Compaction: moves live, unpinned blocks toward offset 0 in address order, in steps that each
+// leave a valid heap, so a compaction can run in slices between which the event loop runs.
+//
+// Without pins, blocks slide: the run of blocks after the lowest gap moves down over it (one
+// `copyWithin` per run) and the last block of the run then hosts the gap, so the gap travels
+// up the heap gathering the others; the bookkeeping is O(1) per block plus O(log B) per run.
+// With pins, each block moves to the lowest gap below it that holds it (first fit), so the gaps
+// in front of pinned blocks are filled with later blocks that fit; pinned blocks never move.
+// Moves go through BlockLayout's operations; this file only decides them and copies bytes.
+import type { BlockLayout } from '../layout/block-layout.js';
+import { GAP, NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
+
+/** What a compaction did. */
+export interface CompactResult {
+  /** Live blocks whose offset changed. */
+  blocksMoved: number;
+  /** Bytes copied: the occupied sizes of the blocks that moved. */
+  bytesMoved: number;
+}
+
+/** Receives each block move as it happens: its record, old and new offset. */
+export type MoveSink = (p: number, from: number, to: number) => void;
+
+export class Compaction implements CompactResult {
+  blocksMoved = 0;
+  bytesMoved = 0;
+  /**
+   * The heap's bytes, or null to plan a compaction on a copy of the layout without moving
+   * bytes. May be replaced between steps (the memory under a heap can be replaced).
+   */
+  heap: Uint8Array | null;
+  /** Told of every move; may be replaced between steps. */
+  sink: MoveSink | null;
+  private readonly layout: BlockLayout;
+  /** Packing: the next block to consider. Sliding: SENTINEL while not done. NIL when done. */
+  private scan = SENTINEL;
+  /** True when the last step packed around pins (pins can come and go between steps). */
+  private packing = false;
+  private runBuffer: Uint32Array = new Uint32Array(64);
+
+  constructor(layout: BlockLayout, heap: Uint8Array | null, sink: MoveSink | null = null) {
+    this.layout = layout;
+    this.heap = heap;
+    this.sink = sink;
+  }
+
+  /** True when every block that can move down has moved. */
+  get done(): boolean {
+    return this.scan === NIL;
+  }
+
+  /** Runs the whole compaction. O(B + moved bytes) without pins, O(B log B + moved bytes) with. */
+  run(): this {
+    while (this.scan !== NIL) this.step(Infinity);
+    return this;
+  }
+
+  /**
+   * Moves blocks until about `budget` bytes have moved (at least one block, when any can
+   * move), stopping between blocks: the heap is valid when it returns.
+   */
+  step(budget: number): void {
+    const layout = this.layout;
+    layout.begin();
+    const start = this.bytesMoved;
+    while (this.scan !== NIL && this.bytesMoved - start < budget) {
+      const pins = layout.pinned > 0;
+      if (pins !== this.packing) {
+        // Blocks below the lowest gap are in place either way: start there.
+        this.packing = pins;
+        const first = layout.tree.firstFit(1);
+        this.scan = first === NIL ? NIL : pins ? layout.tree.successor(first) : SENTINEL;
+        continue;
+      }
+      if (pins) this.packOne();
+      else this.slide(budget - (this.bytesMoved - start));
+    }
+  }
+
+  /** No pins: slides runs of blocks down over the gap in front of them. */
+  private slide(budget: number): void {
+    const layout = this.layout;
+    const tree = layout.tree;
+    const heap = this.heap;
+    const sink = this.sink;
+    let host = tree.firstFit(1);
+    if (host === NIL) {
+      this.scan = NIL;
+      return;
+    }
+    tree.walkFrom(host);
+    tree.next(); // the host itself
+    let moved = 0;
+    let b = tree.next();
+    while (b !== NIL) {
+      const r = layout.state.r;
+      let run = this.runBuffer;
+      let count = 0;
+      let bytes = 0;
+      let last = b;
+      for (;;) {
+        if (count === run.length) run = this.growRun();
+        run[count++] = last;
+        bytes += layout.occupied(last);
+        if (r[last + GAP] !== 0 || moved + bytes >= budget) break;
+        const n = tree.next();
+        if (n === NIL) break;
+        last = n;
+      }
+      const from = r[b + OFF];
+      const delta = r[host + GAP];
+      heap?.copyWithin(from - delta, from, from + bytes);
+      if (sink !== null)
+        for (let i = 0; i < count; i++) {
+          const off = r[run[i] + OFF];
+          sink(run[i], off, off - delta);
+        }
+      layout.slideRun(host, run, count);
+      this.blocksMoved += count;
+      this.bytesMoved += bytes;
+      moved += bytes;
+      host = last;
+      if (moved >= budget) return;
+      b = tree.next();
+    }
+    this.scan = NIL; // the gap reached the end of the heap
+  }
+
+  /** With pins: moves the next movable block to the lowest gap below it that holds it. */
+  private packOne(): void {
+    const layout = this.layout;
+    const tree = layout.tree;
+    const b = this.scan;
+    const next = tree.successor(b);
+    let r = layout.state.r;
+    if (pinsOf(r, b) > 0) {
+      this.scan = next;
+      return;
+    }
+    const size = layout.occupied(b);
+    const from = r[b + OFF];
+    const lower = tree.firstFit(size);
+    if ((lower === NIL || r[lower + OFF] >= from) && r[tree.predecessor(b) + GAP] === 0) {
+      this.scan = next; // no room below it
+      return;
+    }
+    // Its space joins the gap in front: first fit now lands at or below where it was.
+    layout.detach(b);
+    layout.attach(b, tree.firstFit(size));
+    r = layout.state.r;
+    const to = r[b + OFF];
+    this.heap?.copyWithin(to, from, from + r[b + REQ]);
+    this.sink?.(b, from, to);
+    this.blocksMoved++;
+    this.bytesMoved += size;
+    this.scan = next;
+  }
+
+  private growRun(): Uint32Array {
+    const run = new Uint32Array(this.runBuffer.length * 2);
+    run.set(this.runBuffer);
+    this.runBuffer = run;
+    return run;
+  }
+}

@@ -1,0 +1,105 @@
+// The block records: RECORD_WORDS (7) words, 28 bytes, per live block, and nothing per free
+// block. Each record hosts the gap (free space) that follows its block, so a free block is a
+// GAP word, not a record. Record 1 is the sentinel: a block of 0 bytes at offset 0 that hosts
+// the gap in front of the first block; it never moves and has no handle.
+//
+// A record is addressed by its first word's index `p = id * STRIDE` (a "pointer"), so a field
+// is `r[p + FIELD]`. Record 0 is the nil record: all its words stay 0, so `r[NIL + MAX]` reads 0.
+// Nothing here knows about handles' encoding, locks, promises or argument checks.
+import { H_RECORDS_USED, H_UNUSED_HEAD, H_UNUSED_TAIL, RECORD_WORDS } from '../memory/format.js';
+import type { HeapState } from '../memory/heap-state.js';
+
+/** Offset of the block in the heap. */
+export const OFF = 0;
+/** The size that was asked for (occupied: rounded up to the alignment); 0 for the sentinel. */
+export const REQ = 1;
+/** Free bytes after the block, up to the next block or the end of the heap. */
+export const GAP = 2;
+/** Generation (bits 0-11), live bit (bit 12), pin count (bits 13-31). */
+export const META = 3;
+/** Address tree: left child. Unused records: the next unused record. */
+export const LEFT = 4;
+/** Address tree: right child. */
+export const RIGHT = 5;
+/** Address tree: the largest GAP in the subtree. */
+export const MAX = 6;
+
+/** Words per record. */
+export const STRIDE = RECORD_WORDS;
+/** The nil pointer (record 0). */
+export const NIL = 0;
+/** The sentinel record, always at offset 0, first in address order. */
+export const SENTINEL = STRIDE;
+
+export const GEN_MASK = 0xfff;
+export const LIVE_BIT = 0x1000;
+export const PIN_SHIFT = 13;
+/** One pin, as added to META. */
+export const PIN_ONE = 1 << PIN_SHIFT;
+/** Most pins one block can hold. */
+export const MAX_PINS = 2 ** (32 - PIN_SHIFT) - 1;
+
+/** Record ids stay below this: handles (id * 4096 + generation) stay below 2^40. */
+export const MAX_RECORDS = 2 ** 28;
+
+/** The records of a state: taking and giving back records, FIFO reuse so generations spread. */
+export class BlockRecords {
+  readonly state: HeapState;
+
+  constructor(state: HeapState) {
+    this.state = state;
+  }
+
+  /** All records. Replaced when the table grows: re-read after `take()`. */
+  get r(): Uint32Array {
+    return this.state.r;
+  }
+
+  /** Records ever handed out plus the nil record: ids at or above it were never used. */
+  get used(): number {
+    return this.state.h[H_RECORDS_USED];
+  }
+
+  /** A record for a new block: fields zeroed, generation kept, not live, no pins. */
+  take(): number {
+    const h = this.state.h;
+    let p = h[H_UNUSED_HEAD];
+    if (p !== NIL) {
+      const next = this.state.r[p + LEFT];
+      h[H_UNUSED_HEAD] = next;
+      if (next === NIL) h[H_UNUSED_TAIL] = NIL;
+    } else {
+      const id = h[H_RECORDS_USED];
+      if (id === this.state.capacity) this.state.grow(id + 1, MAX_RECORDS); // replaces h and r
+      this.state.h[H_RECORDS_USED] = id + 1;
+      p = id * STRIDE;
+    }
+    const r = this.state.r;
+    r[p + META] &= GEN_MASK;
+    r[p + OFF] = r[p + REQ] = r[p + GAP] = r[p + LEFT] = r[p + RIGHT] = r[p + MAX] = 0;
+    return p;
+  }
+
+  /** Returns a record to the unused queue. Its generation survives, so stale handles stay stale. */
+  give(p: number): void {
+    const h = this.state.h;
+    const r = this.state.r;
+    r[p + META] &= GEN_MASK;
+    r[p + OFF] = r[p + REQ] = r[p + GAP] = r[p + RIGHT] = r[p + MAX] = 0;
+    r[p + LEFT] = NIL;
+    const tail = h[H_UNUSED_TAIL];
+    if (tail === NIL) h[H_UNUSED_HEAD] = p;
+    else r[tail + LEFT] = p;
+    h[H_UNUSED_TAIL] = p;
+  }
+}
+
+/** True when the record holds a live block. */
+export function isLive(r: Uint32Array, p: number): boolean {
+  return (r[p + META] & LIVE_BIT) !== 0;
+}
+
+/** Pins held on the block of record `p`. */
+export function pinsOf(r: Uint32Array, p: number): number {
+  return r[p + META] >>> PIN_SHIFT;
+}

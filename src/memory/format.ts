@@ -1,0 +1,67 @@
+// The format of a heap's state: one buffer holding a header of named 32-bit slots, the block
+// records, and (best-fit heaps only) the size index's links. Everything a heap knows lives
+// here, so the state can be copied (save/restore), planned on (a clone) and, later, shared.
+//
+//   [header: HEADER_WORDS words][records: capacity * RECORD_WORDS words][links: capacity * LINK_WORDS words]
+//
+// All words are little-endian 32-bit unsigned integers in snapshots.
+
+/** "HHP1" read as a little-endian word: every state and snapshot starts with it. */
+export const MAGIC = 0x31504848;
+/** Version of this format; a later index that changes the layout bumps it. */
+export const VERSION = 2;
+
+// Header slots.
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+/** Bytes managed. */
+export const H_CAPACITY = 2;
+/** Alignment, a power of two. */
+export const H_ALIGN = 3;
+/** FLAG_* bits. */
+export const H_FLAGS = 4;
+/** compactSliceBytes, 0 when unset. */
+export const H_SLICE_BYTES = 5;
+export const H_MAX_BLOCKS = 6;
+/** Root record of the address tree (all blocks, keyed by offset). */
+export const H_ROOT = 7;
+/** Root record of the size index (best fit), NIL without one. */
+export const H_SIZE_ROOT = 8;
+/** Gaps (free blocks): records whose GAP is not 0. */
+export const H_GAPS = 9;
+/** Bytes occupied by live blocks. */
+export const H_USED = 10;
+export const H_LIVE = 11;
+/** Live blocks holding at least one pin. */
+export const H_PINNED = 12;
+/** Largest H_USED seen. */
+export const H_PEAK = 13;
+export const H_COMPACTIONS = 14;
+/** Bytes moved by compactions, low and high 32 bits. */
+export const H_BYTES_MOVED_LO = 15;
+export const H_BYTES_MOVED_HI = 16;
+/** Increases once per batch of moves (wraps at 2^32). */
+export const H_EPOCH = 17;
+/** Records ever handed out, the nil record included: ids at or above it were never used. */
+export const H_RECORDS_USED = 18;
+/** Unused records below H_RECORDS_USED, a FIFO queue linked through their LEFT word. */
+export const H_UNUSED_HEAD = 19;
+export const H_UNUSED_TAIL = 20;
+/** Records the buffer holds room for. */
+export const H_RECORD_CAPACITY = 21;
+/** Snapshots only: checksum of header and metadata, computed with this slot 0. */
+export const H_CHECKSUM = 22;
+/** Words reserved for the lock of a shared heap. */
+export const H_LOCK = 24;
+export const HEADER_WORDS = 32;
+
+export const FLAG_AUTO_COMPACT = 1;
+export const FLAG_ZERO_FILL = 2;
+export const FLAG_SCRAMBLE = 4;
+export const FLAG_BEST_FIT = 8;
+export const KNOWN_FLAGS = 15;
+
+/** Words per block record. */
+export const RECORD_WORDS = 7;
+/** Words per record in the links region (best-fit heaps). */
+export const LINK_WORDS = 2;

@@ -1,0 +1,162 @@
+/**
+ * The block layout's indexes against linear scans of its blocks (the references of their
+ * queries: first fit, best fit, predecessor), over random allocations, frees, in-place resizes
+ * and moves; check() after every step.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BlockLayout } from '../src/layout/block-layout.js';
+import { GAP, LEFT, NIL, OFF, RIGHT, SENTINEL } from '../src/layout/records.js';
+import { FLAG_BEST_FIT } from '../src/memory/format.js';
+
+type Op =
+  | { kind: 'alloc'; size: number }
+  | { kind: 'free'; pick: number }
+  | { kind: 'resize'; pick: number; size: number }
+  | { kind: 'move'; pick: number }
+  | { kind: 'fit'; n: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('alloc' as const),
+      size: fc.integer({ min: 1, max: 96 }),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('resize' as const),
+      pick: fc.nat(),
+      size: fc.integer({ min: 1, max: 96 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('move' as const), pick: fc.nat() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('fit' as const),
+      n: fc.integer({ min: 1, max: 128 }),
+    }),
+  },
+);
+
+/** Every block in address order, the sentinel first. */
+function blocksOf(layout: BlockLayout): number[] {
+  const out: number[] = [];
+  layout.forEach((p) => out.push(p));
+  return out;
+}
+
+/** The host of the lowest-address gap of at least n bytes, by a linear scan. */
+function linearFirstFit(layout: BlockLayout, n: number): number {
+  const r = layout.state.r;
+  return blocksOf(layout).find((p) => r[p + GAP] >= n) ?? NIL;
+}
+
+/** The host of the smallest gap of at least n bytes, the lowest address among equals, by a linear scan. */
+function linearBestFit(layout: BlockLayout, n: number): number {
+  const r = layout.state.r;
+  let best = NIL;
+  for (const p of blocksOf(layout)) {
+    if (r[p + GAP] >= n && (best === NIL || r[p + GAP] < r[best + GAP])) best = p;
+  }
+  return best;
+}
+
+function run(ops: Op[], bestFit: boolean): void {
+  const layout = BlockLayout.create(4096, 8, bestFit ? FLAG_BEST_FIT : 0, 0, 10_000);
+  const live: number[] = [];
+  const pick = (i: number): number => live[i % live.length];
+  for (const o of ops) {
+    layout.begin();
+    const r = layout.state.r;
+    switch (o.kind) {
+      case 'alloc': {
+        const occupied = layout.roundUp(o.size);
+        const expected = bestFit
+          ? linearBestFit(layout, occupied)
+          : linearFirstFit(layout, occupied);
+        const expectedOff = expected === NIL ? -1 : r[expected + OFF] + layout.occupied(expected);
+        const p = layout.allocate(occupied, o.size);
+        if (expected === NIL) {
+          expect(p).toBe(NIL);
+        } else {
+          expect(layout.state.r[p + OFF]).toBe(expectedOff);
+          live.push(p);
+        }
+        break;
+      }
+      case 'free':
+        if (live.length === 0) break;
+        layout.release(live.splice(o.pick % live.length, 1)[0]);
+        break;
+      case 'resize': {
+        if (live.length === 0) break;
+        const p = pick(o.pick);
+        const room = layout.occupied(p) + r[p + GAP];
+        const fits = layout.roundUp(o.size) <= room;
+        expect(layout.resizeInPlace(p, o.size)).toBe(fits);
+        break;
+      }
+      case 'move': {
+        if (live.length === 0) break;
+        const p = pick(o.pick);
+        const blocks = blocksOf(layout);
+        const before = blocks[blocks.indexOf(p) - 1];
+        expect(layout.tree.predecessor(p)).toBe(before);
+        layout.detach(p);
+        const host = layout.fit(layout.occupied(p));
+        expect(host).not.toBe(NIL); // its own old place fits at least
+        layout.attach(p, host);
+        break;
+      }
+      case 'fit': {
+        const expected = bestFit ? linearBestFit(layout, o.n) : linearFirstFit(layout, o.n);
+        expect(layout.fit(o.n)).toBe(expected);
+        break;
+      }
+    }
+    expect(layout.check()).toBeUndefined();
+  }
+}
+
+describe('BlockLayout', () => {
+  it('places first fit exactly where a linear scan of the gaps says', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300, size: 'max' }), (ops) => run(ops, false)),
+      { numRuns: 60 },
+    );
+  });
+
+  it('places best fit exactly where a linear scan for the smallest gap says, lowest address first', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300, size: 'max' }), (ops) => run(ops, true)),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the address tree stays shallow when blocks are allocated in address order', () => {
+    const n = 4096;
+    const layout = BlockLayout.create(n * 8, 8, 0, 0, n);
+    for (let i = 0; i < n; i++) layout.allocate(8, 8);
+    const r = layout.state.r;
+    const depth = (t: number): number =>
+      t === NIL ? 0 : 1 + Math.max(depth(r[t + LEFT]), depth(r[t + RIGHT]));
+    expect(depth(layout.tree.root)).toBeLessThan(4 * Math.log2(n));
+    expect(layout.check()).toBeUndefined();
+  });
+
+  it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {
+    const layout = BlockLayout.create(1 << 16, 8, 0, 0, 10_000);
+    const ps: number[] = [];
+    for (let i = 0; i < 1000; i++) ps.push(layout.allocate(8, 8));
+    for (let i = 0; i < 1000; i += 2) layout.release(ps[i]); // 500 gaps between 500 blocks
+    expect(layout.gaps).toBe(501);
+    expect(blocksOf(layout)).toHaveLength(501);
+    expect(blocksOf(layout)[0]).toBe(SENTINEL);
+    expect(layout.check()).toBeUndefined();
+  });
+});

@@ -1,0 +1,309 @@
+// The HeapLock contract (src/lock/lock.ts), as one suite run against every implementation:
+// `lockSuite(name, factory)`. Today that is MutexLock (async-mutex); a lock over a
+// SharedArrayBuffer (Atomics) adds one `lockSuite(...)` line at the end of this file.
+// The contract: run() resolves with a sync task's value and rejects with its error; tasks run
+// one at a time in call order, for any mix of run and runAsync; runAsync holds the lock until
+// its task's promise settles; `busy` is true while a task holds or waits for the lock, true
+// right after an un-awaited run() until the next microtask, and false once everything settled;
+// a task that throws or rejects releases the lock.
+// Web-standard APIs only: this file also runs in the browser.
+import { describe, expect, it } from 'vitest';
+import { MutexLock, type HeapLock } from '../src/lock/lock.js';
+import { rejected } from './heap-snapshot.js';
+
+/** A promise and the functions that settle it. */
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: Error) => void;
+}
+
+function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Resolves after a macrotask: every microtask queued before (and their follow-ups) has run. */
+function macrotask(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/** The value of `lock.busy` seen by a microtask queued now, after the microtasks queued before. */
+function busyInNextMicrotask(lock: HeapLock): Promise<boolean> {
+  return new Promise((r) => queueMicrotask(() => r(lock.busy)));
+}
+
+/** Runs the HeapLock contract tests against locks made by `factory` (a new lock per test). */
+function lockSuite(name: string, factory: () => HeapLock): void {
+  describe(`HeapLock contract: ${name}`, () => {
+    describe('run', () => {
+      it('resolves with the value of a sync task', async () => {
+        const lock = factory();
+        await expect(lock.run(() => 42)).resolves.toBe(42);
+        const value = { a: 1 };
+        await expect(lock.run(() => value)).resolves.toBe(value);
+      });
+
+      it('rejects with the error a sync task throws (the same object)', async () => {
+        const lock = factory();
+        const error = new RangeError('boom');
+        let result: Promise<unknown> | undefined;
+        expect(() => {
+          result = lock.run(() => {
+            throw error;
+          });
+        }).not.toThrow();
+        expect(await rejected(result!)).toBe(error);
+      });
+
+      it('resolves and rejects the same way when queued behind another task', async () => {
+        const lock = factory();
+        const gate = deferred();
+        const first = lock.runAsync(() => gate.promise);
+        const error = new TypeError('queued boom');
+        const value = lock.run(() => 'queued');
+        const failure = lock.run(() => {
+          throw error;
+        });
+        gate.resolve();
+        await first;
+        await expect(value).resolves.toBe('queued');
+        expect(await rejected(failure)).toBe(error);
+      });
+    });
+
+    describe('runAsync', () => {
+      it('resolves with the value of its task and rejects with its rejection', async () => {
+        const lock = factory();
+        await expect(lock.runAsync(() => Promise.resolve('async value'))).resolves.toBe(
+          'async value',
+        );
+        const error = new Error('async boom');
+        expect(await rejected(lock.runAsync(() => Promise.reject(error)))).toBe(error);
+      });
+
+      it('holds the lock until its promise settles: a run() queued behind it does not start before', async () => {
+        const lock = factory();
+        const gate = deferred();
+        const events: string[] = [];
+        const first = lock.runAsync(async () => {
+          events.push('async start');
+          await gate.promise;
+          events.push('async end');
+        });
+        const second = lock.run(() => {
+          events.push('sync task');
+        });
+        for (let i = 0; i < 5; i++) await macrotask();
+        expect(events).toEqual(['async start']);
+        gate.resolve();
+        await Promise.all([first, second]);
+        expect(events).toEqual(['async start', 'async end', 'sync task']);
+      });
+
+      it('releases the lock when its promise rejects: the task queued behind it runs', async () => {
+        const lock = factory();
+        const gate = deferred();
+        const first = lock.runAsync(() => gate.promise);
+        let ran = false;
+        const second = lock.run(() => {
+          ran = true;
+          return 'after';
+        });
+        await macrotask();
+        expect(ran).toBe(false);
+        const error = new Error('rejected while holding the lock');
+        gate.reject(error);
+        expect(await rejected(first)).toBe(error);
+        await expect(second).resolves.toBe('after');
+        expect(ran).toBe(true);
+        expect(lock.busy).toBe(false);
+      });
+    });
+
+    describe('order', () => {
+      it('runs tasks one at a time, in call order, for a mix of run and runAsync', async () => {
+        const lock = factory();
+        const events: string[] = [];
+        let active = 0;
+        let maxActive = 0;
+        const enter = (label: string): void => {
+          active++;
+          maxActive = Math.max(maxActive, active);
+          events.push(`${label} start`);
+        };
+        const leave = (label: string): void => {
+          events.push(`${label} end`);
+          active--;
+        };
+        const sync = (label: string) => (): string => {
+          enter(label);
+          leave(label);
+          return label;
+        };
+        const async = (label: string, ticks: number) => async (): Promise<string> => {
+          enter(label);
+          for (let i = 0; i < ticks; i++) await macrotask();
+          leave(label);
+          return label;
+        };
+        const results = [
+          lock.run(sync('s1')),
+          lock.runAsync(async('a1', 3)),
+          lock.run(sync('s2')),
+          lock.run(sync('s3')),
+          lock.runAsync(async('a2', 0)),
+          lock.runAsync(async('a3', 2)),
+          lock.run(sync('s4')),
+        ];
+        const labels = ['s1', 'a1', 's2', 's3', 'a2', 'a3', 's4'];
+        await expect(Promise.all(results)).resolves.toEqual(labels);
+        expect(events).toEqual(labels.flatMap((l) => [`${l} start`, `${l} end`]));
+        expect(maxActive).toBe(1);
+      });
+
+      it('a task queued from inside a task runs after the tasks queued before that call', async () => {
+        const lock = factory();
+        const events: string[] = [];
+        let inner: Promise<void> | undefined;
+        const outer = lock.runAsync(async () => {
+          events.push('outer');
+          await macrotask(); // `queued` below was called by now, whenever this task started
+          inner = lock.run(() => {
+            events.push('inner');
+          });
+          await macrotask();
+        });
+        const queued = lock.run(() => {
+          events.push('queued');
+        });
+        await Promise.all([outer, queued]);
+        await inner;
+        expect(events).toEqual(['outer', 'queued', 'inner']);
+      });
+    });
+
+    describe('busy', () => {
+      it('is false on a new lock', () => {
+        expect(factory().busy).toBe(false);
+      });
+
+      it('is true while a task holds or waits for the lock, and false once everything settled', async () => {
+        const lock = factory();
+        const gate = deferred();
+        const seenInside: boolean[] = [];
+        const holder = lock.runAsync(async () => {
+          seenInside.push(lock.busy);
+          await gate.promise;
+        });
+        const waiter = lock.run(() => {
+          seenInside.push(lock.busy);
+        });
+        await macrotask();
+        expect(lock.busy).toBe(true); // held by the first task, awaited by the second
+        // When the first task's promise settles, the second still waits for the lock or holds it.
+        const busyAfterHolder = holder.then(() => lock.busy);
+        gate.resolve();
+        expect(await busyAfterHolder).toBe(true);
+        await waiter;
+        expect(seenInside).toEqual([true, true]);
+        expect(lock.busy).toBe(false);
+      });
+
+      it('is true right after an un-awaited run() of a sync task, until the next microtask', async () => {
+        const lock = factory();
+        const done = lock.run(() => 1);
+        expect(lock.busy).toBe(true);
+        expect(await busyInNextMicrotask(lock)).toBe(false);
+        await done;
+        expect(lock.busy).toBe(false);
+      });
+
+      it('is true right after an un-awaited runAsync(), until its promise settled', async () => {
+        const lock = factory();
+        const gate = deferred();
+        const done = lock.runAsync(() => gate.promise);
+        expect(lock.busy).toBe(true);
+        await macrotask();
+        expect(lock.busy).toBe(true);
+        gate.resolve();
+        await done;
+        expect(lock.busy).toBe(false);
+      });
+
+      it('is false after a task threw, once its rejection settled', async () => {
+        const lock = factory();
+        const failure = lock.run(() => {
+          throw new Error('boom');
+        });
+        expect(lock.busy).toBe(true);
+        await rejected(failure);
+        expect(lock.busy).toBe(false);
+      });
+    });
+
+    describe('errors', () => {
+      it('a task that throws does not wedge the lock: later run and runAsync calls run', async () => {
+        const lock = factory();
+        const failures = [
+          lock.run(() => {
+            throw new Error('first');
+          }),
+          lock.runAsync(() => Promise.reject(new Error('second'))),
+          lock.runAsync(() => {
+            throw new Error('third'); // thrown before any promise exists
+          }),
+          lock.run(() => {
+            throw new Error('fourth');
+          }),
+        ];
+        const after = [
+          lock.run(() => 'sync after'),
+          lock.runAsync(() => Promise.resolve('async after')),
+        ];
+        const reasons = await Promise.all(failures.map((p) => rejected(p)));
+        expect(reasons.map((e) => (e as Error).message)).toEqual([
+          'first',
+          'second',
+          'third',
+          'fourth',
+        ]);
+        await expect(Promise.all(after)).resolves.toEqual(['sync after', 'async after']);
+        expect(lock.busy).toBe(false);
+        await expect(lock.run(() => 'later')).resolves.toBe('later');
+      });
+    });
+  });
+}
+
+lockSuite('MutexLock', () => new MutexLock());
+
+describe('MutexLock specifics', () => {
+  it('runs a sync task at once, inside run(), when nothing holds or awaits the lock', () => {
+    const lock = new MutexLock();
+    let ran = false;
+    void lock.run(() => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+  });
+
+  it('runs a sync task later when another task holds the lock', async () => {
+    const lock = new MutexLock();
+    const gate = deferred();
+    const first = lock.runAsync(() => gate.promise);
+    let ran = false;
+    const second = lock.run(() => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(ran).toBe(true);
+  });
+});
