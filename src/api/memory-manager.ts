@@ -8,26 +8,17 @@ import {
   argTypeError,
   describe,
 } from '../core/errors.js';
-import { BlockLayout, type PlacementStrategy } from '../layout/block-layout.js';
+import type { PlacementStrategy } from '../layout/block-layout.js';
 import { handleOf, recordOf } from '../layout/handle-table.js';
 import { OFF, REQ, pinsOf } from '../layout/records.js';
 import { MutexLock, type HeapLock } from '../lock/lock.js';
-import { H_ALIGN, H_CAPACITY } from '../memory/format.js';
-import { ManagedMemory } from '../memory/managed-memory.js';
-import { decodeSnapshot, encodeSnapshot } from '../memory/snapshot.js';
-import {
-  checkIndex,
-  checkSize,
-  isUint8Array,
-  offsetOutside,
-  plainBytes,
-  rangeOutside,
-  readBytes,
-  readOptions,
-} from './arguments.js';
+import { H_ALIGN } from '../memory/format.js';
+import { encodeSnapshot } from '../memory/snapshot.js';
+import { checkIndex, checkSize, offsetOutside, rangeOutside, readBytes } from './arguments.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { MoveEvents } from './move-events.js';
-import { parseOptions } from './options.js';
+import { createParts, HeapParts, restoreParts } from './heap-parts.js';
+import { checkCompactOptions, readCompactOptions } from './options.js';
 import type {
   BlockInfo,
   CompactOptions,
@@ -39,14 +30,6 @@ import type {
   TypedArrayConstructor,
 } from './types.js';
 import { typedView } from './views.js';
-
-/** A layout and its bytes, ready to be a heap (a restored snapshot). Not exported. */
-class HeapParts {
-  constructor(
-    readonly layout: BlockLayout,
-    readonly memory: ManagedMemory,
-  ) {}
-}
 
 /**
  * A relocatable heap over one fixed-size block of bytes. Blocks are named by integer handles,
@@ -107,21 +90,7 @@ export class MemoryManager {
    *   header or metadata, wrong magic, unknown version, a broken invariant).
    */
   static restore(snapshot: Uint8Array): MemoryManager {
-    const bytes = isUint8Array(snapshot) ? plainBytes(snapshot) : null;
-    if (bytes === null) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "snapshot" argument must be a Uint8Array that is not detached. Received ${describe(snapshot)}.`,
-      );
-    }
-    const decoded = decodeSnapshot(bytes);
-    if (typeof decoded === 'string') throw invalidSnapshot(decoded);
-    const layout = new BlockLayout(decoded.state);
-    const problem = layout.check();
-    if (problem !== undefined) throw invalidSnapshot(problem);
-    const heap = new Uint8Array(layout.state.h[H_CAPACITY]);
-    heap.set(decoded.bytes);
-    return new MemoryManager(new HeapParts(layout, new ManagedMemory(heap)) as never);
+    return new MemoryManager(restoreParts(snapshot) as never);
   }
 
   /**
@@ -227,37 +196,18 @@ export class MemoryManager {
    * @returns a promise of how many blocks and bytes moved.
    */
   compact(options: CompactOptions = {}): Promise<CompactResult> {
-    if (typeof options !== 'object' || options === null) {
-      return Promise.reject(
-        argTypeError(
-          'ERR_INVALID_ARG_TYPE',
-          `The "options" argument must be an object. Received ${describe(options)}.`,
-        ),
-      );
-    }
-    let sliceBytes: unknown;
-    let signal: unknown;
+    let read: CompactOptions;
     try {
-      ({ sliceBytes, signal } = readOptions('options', options, ['sliceBytes', 'signal']));
+      read = readCompactOptions(options);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    if (sliceBytes === undefined && signal === undefined) {
+    if (read.sliceBytes === undefined && read.signal === undefined) {
       return this.lock.run(() => this.compactNow());
     }
     return this.lock.runAsync(async () => {
-      if (sliceBytes !== undefined) checkSize('sliceBytes', sliceBytes);
-      if (
-        signal !== undefined &&
-        !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)
-      ) {
-        throw argTypeError(
-          'ERR_INVALID_ARG_TYPE',
-          `The "signal" option must be an AbortSignal. Received ${describe(signal)}.`,
-        );
-      }
-      const result = await this.compactSlices(sliceBytes ?? Infinity, signal);
-      return this.core.finish(result);
+      const { sliceBytes, signal } = checkCompactOptions(read);
+      return this.core.finish(await this.compactSlices(sliceBytes, signal));
     });
   }
 
@@ -466,8 +416,10 @@ export class MemoryManager {
   }
 
   /** Compacts in slices, publishing each slice's moves, yielding to the event loop between them. */
-  private async compactSlices(sliceBytes: number, signal: unknown): Promise<CompactResult> {
-    const abort = signal as AbortSignal | undefined;
+  private async compactSlices(
+    sliceBytes: number,
+    abort: AbortSignal | undefined,
+  ): Promise<CompactResult> {
     abort?.throwIfAborted();
     const core = this.core;
     const c = core.startCompaction(core.begin());
@@ -489,16 +441,4 @@ export class MemoryManager {
   private checkIdle(method: string): void {
     if (this.lock.busy) throw new HeapBusyError(method);
   }
-}
-
-/** A new heap's layout and memory from the constructor's options. */
-function createParts(options: number | MemoryManagerOptions): HeapParts {
-  const s = parseOptions(options);
-  const slice = Math.min(s.compactSliceBytes ?? 0, 2 ** 32 - 1); // more than the capacity is one slice
-  const layout = BlockLayout.create(s.memory.capacity, s.align, s.flags, slice, s.maxBlocks);
-  return new HeapParts(layout, s.memory);
-}
-
-function invalidSnapshot(problem: string): MemoryManagerError {
-  return new MemoryManagerError('ERR_INVALID_SNAPSHOT', `Invalid snapshot: ${problem}.`);
 }

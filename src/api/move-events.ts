@@ -1,6 +1,6 @@
 // Move events: collects the moves of the operation under way, ends each batch (the epoch advances)
 // and hands each batch to the listeners, in order, even when a listener calls back into the heap.
-import type { MoveObserver } from '../core/heap-core.js';
+import type { MoveObserver } from '../core/moves.js';
 import type { BlockMove, MoveListener } from './types.js';
 
 /** One `onMove` call: removing it stops its deliveries, even of a batch being delivered. */

@@ -18,7 +18,7 @@ import {
   FLAG_SCRAMBLE,
   FLAG_ZERO_FILL,
 } from '../memory/format.js';
-import type { MemoryManagerOptions } from './types.js';
+import type { CompactOptions, MemoryManagerOptions } from './types.js';
 
 /** The options as the heap uses them. */
 export interface HeapSettings {
@@ -153,4 +153,37 @@ function atLeastOneBlock(length: number, align: number): number {
 
 function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
   return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
+}
+
+/**
+ * Reads `compact()`'s options: own properties, each once. Checking them waits for the lock
+ * (`checkCompactOptions`), as a compaction with options starts then.
+ */
+export function readCompactOptions(options: unknown): CompactOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "options" argument must be an object. Received ${describe(options)}.`,
+    );
+  }
+  return readOptions('options', options, ['sliceBytes', 'signal']);
+}
+
+/** Checks options read by `readCompactOptions`: a slice size, and an AbortSignal. */
+export function checkCompactOptions(options: CompactOptions): {
+  sliceBytes: number;
+  signal: AbortSignal | undefined;
+} {
+  const { sliceBytes, signal } = options;
+  if (sliceBytes !== undefined) checkSize('sliceBytes', sliceBytes);
+  if (
+    signal !== undefined &&
+    !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)
+  ) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "signal" option must be an AbortSignal. Received ${describe(signal)}.`,
+    );
+  }
+  return { sliceBytes: sliceBytes ?? Infinity, signal };
 }

@@ -9,6 +9,7 @@
 // Moves go through BlockLayout's operations; this file only decides them and copies bytes.
 import type { BlockLayout } from '../layout/block-layout.js';
 import { GAP, NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
+import type { MoveSink } from './moves.js';
 
 /** What a compaction did. */
 export interface CompactResult {
@@ -17,9 +18,6 @@ export interface CompactResult {
   /** Bytes copied: the occupied sizes of the blocks that moved. */
   bytesMoved: number;
 }
-
-/** Receives each block move as it happens: its record, old and new offset. */
-export type MoveSink = (p: number, from: number, to: number) => void;
 
 export class Compaction implements CompactResult {
   blocksMoved = 0;
@@ -90,6 +88,9 @@ export class Compaction implements CompactResult {
     }
     tree.walkFrom(host);
     tree.next(); // the host itself
+    // A whole compaction fixes the tree's maxima once at the end, O(B), instead of two search
+    // paths per run; a bounded slice fixes them per run.
+    const fixLater = budget === Infinity;
     let moved = 0;
     let b = tree.next();
     while (b !== NIL) {
@@ -115,14 +116,15 @@ export class Compaction implements CompactResult {
           const off = r[run[i] + OFF];
           sink(run[i], off, off - delta);
         }
-      layout.slideRun(host, run, count);
+      layout.slideRun(host, run, count, !fixLater);
       this.blocksMoved += count;
       this.bytesMoved += bytes;
       moved += bytes;
       host = last;
-      if (moved >= budget) return;
+      if (moved >= budget) return; // never with fixLater
       b = tree.next();
     }
+    if (fixLater) layout.fixTree();
     this.scan = NIL; // the gap reached the end of the heap
   }
 

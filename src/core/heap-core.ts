@@ -18,21 +18,10 @@ import {
   H_SLICE_BYTES,
 } from '../memory/format.js';
 import type { ManagedMemory } from '../memory/managed-memory.js';
-import { Compaction, type CompactResult, type MoveSink } from './compactor.js';
+import { Compaction, type CompactResult } from './compactor.js';
 import { MemoryManagerError, OutOfMemoryError } from './errors.js';
+import type { MoveObserver, MoveSink } from './moves.js';
 import { rearrange, scramble } from './scrambler.js';
-
-/** Where the moves of an operation go: the public class's move events. */
-export interface MoveObserver {
-  /** True while anyone listens: only then are moves worth describing. */
-  readonly listening: boolean;
-  /** Adds a move to the current batch. */
-  add(handle: number, from: number, to: number, size: number): void;
-  /** Notes that blocks moved in the current batch. */
-  markMoved(): void;
-  /** Ends the current batch: the epoch advances when blocks moved, listeners hear of it. */
-  publish(): void;
-}
 
 /** Counters of the heap, as `stats()` reports them. */
 export interface CoreStats {

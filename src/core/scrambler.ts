@@ -8,7 +8,7 @@
 // it fills. O(B log B + moved bytes): a debugging aid, not a hot path.
 import type { BlockLayout } from '../layout/block-layout.js';
 import { OFF, SENTINEL, pinsOf } from '../layout/records.js';
-import type { MoveSink } from './compactor.js';
+import type { MoveSink } from './moves.js';
 
 /** Scrambles `layout` and `heap`; returns the number of blocks moved. */
 export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink | null): number {

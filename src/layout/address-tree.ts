@@ -25,7 +25,7 @@ function pull(r: Uint32Array, t: number): void {
 }
 
 /** True when record a comes before record b in address order (the sentinel first at offset 0). */
-export function before(r: Uint32Array, a: number, b: number): boolean {
+function before(r: Uint32Array, a: number, b: number): boolean {
   const oa = r[a + OFF];
   const ob = r[b + OFF];
   return oa < ob || (oa === ob && a === SENTINEL && b !== SENTINEL);
@@ -211,21 +211,6 @@ export class AddressTree {
     const path = this.path;
     for (let i = depth - 2; i >= 0; i--) if (r[path[i] + LEFT] === path[i + 1]) return path[i];
     return NIL;
-  }
-
-  /** The first record at or after offset `off` that is not the sentinel, or NIL. O(log B). */
-  ceiling(off: number): number {
-    const r = this.state.r;
-    let best = NIL;
-    for (let t = this.state.h[H_ROOT]; t !== NIL;) {
-      if (t !== SENTINEL && r[t + OFF] >= off) {
-        best = t;
-        t = r[t + LEFT];
-      } else {
-        t = r[t + RIGHT];
-      }
-    }
-    return best;
   }
 
   /**

@@ -260,21 +260,27 @@ export class BlockLayout {
   /**
    * Slides the `count` blocks of `run` (address order, right after `host`, none hosting a gap
    * but the last) down over the gap of `host`, which the last one then hosts. The caller moves
-   * the bytes. O(count + log B).
+   * the bytes. O(count + log B); O(count) with `fixTree` false, when the caller runs
+   * `fixTree()` once after many runs.
    */
-  slideRun(host: number, run: Uint32Array, count: number): void {
+  slideRun(host: number, run: Uint32Array, count: number, fixTree: boolean): void {
     const r = this.state.r;
     const last = run[count - 1];
     const delta = r[host + GAP];
     const lastGap = r[last + GAP];
     // Each change is followed by its path fix, so every fix starts from exact maxima.
     this.setGap(host, 0);
-    this.tree.gapChanged(host);
+    if (fixTree) this.tree.gapChanged(host);
     this.setGap(last, 0); // out of the size index while its offset changes
     for (let i = 0; i < count; i++) r[run[i] + OFF] -= delta;
     // Offsets changed in place, order did not: the tree keeps its shape.
     this.setGap(last, lastGap + delta);
-    this.tree.gapChanged(last);
+    if (fixTree) this.tree.gapChanged(last);
+  }
+
+  /** Recomputes the address tree's maxima everywhere, after slides made without fixing them. O(B). */
+  fixTree(): void {
+    this.tree.recomputeAll();
   }
 
   /**
