@@ -4,8 +4,9 @@
 
 import type { PlacementStrategy } from '../layout/block-layout.js';
 import type { CompactResult } from '../core/compactor.js';
+import type { HeapStats } from '../core/heap-core.js';
 
-export type { CompactResult, PlacementStrategy };
+export type { CompactResult, HeapStats, PlacementStrategy };
 
 /** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
 export type Handle = number;
@@ -46,30 +47,6 @@ export interface MemoryManagerOptions {
    * Default and maximum 2^27 - 2.
    */
   maxBlocks?: number;
-}
-
-/** A snapshot of the heap's counters, from `stats()`. */
-export interface HeapStats {
-  /** Bytes managed. */
-  capacity: number;
-  /** Bytes occupied by live blocks (their sizes rounded up to the alignment). */
-  used: number;
-  /** `capacity - used`. */
-  free: number;
-  /** Size of the largest free block: the largest allocation that needs no compaction. */
-  largestFree: number;
-  liveBlocks: number;
-  freeBlocks: number;
-  /** Live blocks holding at least one pin. */
-  pinnedBlocks: number;
-  /** `1 - largestFree / free`, 0 when nothing is free: 0 means all free space is one block. */
-  fragmentation: number;
-  /** The largest `used` seen. */
-  peakUsed: number;
-  /** Compactions run, explicit and automatic (a sliced compaction counts once). */
-  compactions: number;
-  /** Bytes copied by all compactions. */
-  bytesMoved: number;
 }
 
 /** A live block, as listed by `blocks()`. */

@@ -23,18 +23,27 @@ import { MemoryManagerError, OutOfMemoryError } from './errors.js';
 import type { MoveObserver, MoveSink } from './moves.js';
 import { rearrange, scramble } from './scrambler.js';
 
-/** Counters of the heap, as `stats()` reports them. */
-export interface CoreStats {
+/** A snapshot of the heap's counters, from `stats()`. */
+export interface HeapStats {
+  /** Bytes managed. */
   capacity: number;
+  /** Bytes occupied by live blocks (their sizes rounded up to the alignment). */
   used: number;
+  /** `capacity - used`. */
   free: number;
+  /** Size of the largest free block: the largest allocation that needs no compaction. */
   largestFree: number;
   liveBlocks: number;
   freeBlocks: number;
+  /** Live blocks holding at least one pin. */
   pinnedBlocks: number;
+  /** `1 - largestFree / free`, 0 when nothing is free: 0 means all free space is one block. */
   fragmentation: number;
+  /** The largest `used` seen. */
   peakUsed: number;
+  /** Compactions run, explicit and automatic (a sliced compaction counts once). */
   compactions: number;
+  /** Bytes copied by all compactions. */
   bytesMoved: number;
 }
 
@@ -274,7 +283,7 @@ export class HeapCore {
   }
 
   /** The heap's counters. O(1). */
-  stats(): CoreStats {
+  stats(): HeapStats {
     const layout = this.layout;
     const h = layout.state.h;
     const free = layout.capacity - layout.used;
