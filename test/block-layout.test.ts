@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockLayout } from '../src/layout/block-layout.js';
-import { GAP, LEFT, NIL, OFF, RIGHT, SENTINEL } from '../src/layout/records.js';
-import { FLAG_BEST_FIT } from '../src/memory/format.js';
+import { NIL, OFF, SENTINEL } from '../src/layout/records.js';
+import { FLAG_BEST_FIT, H_GAP_HEIGHT, H_NODES_USED, LEAF_SLOTS } from '../src/memory/format.js';
 
 type Op =
   | { kind: 'alloc'; size: number }
@@ -52,16 +52,15 @@ function blocksOf(layout: BlockLayout): number[] {
 
 /** The host of the lowest-address gap of at least n bytes, by a linear scan. */
 function linearFirstFit(layout: BlockLayout, n: number): number {
-  const r = layout.state.r;
-  return blocksOf(layout).find((p) => r[p + GAP] >= n) ?? NIL;
+  return blocksOf(layout).find((p) => layout.gapAfter(p) >= n) ?? NIL;
 }
 
 /** The host of the smallest gap of at least n bytes, the lowest address among equals, by a linear scan. */
 function linearBestFit(layout: BlockLayout, n: number): number {
-  const r = layout.state.r;
   let best = NIL;
   for (const p of blocksOf(layout)) {
-    if (r[p + GAP] >= n && (best === NIL || r[p + GAP] < r[best + GAP])) best = p;
+    const gap = layout.gapAfter(p);
+    if (gap >= n && (best === NIL || gap < layout.gapAfter(best))) best = p;
   }
   return best;
 }
@@ -96,7 +95,7 @@ function run(ops: Op[], bestFit: boolean): void {
       case 'resize': {
         if (live.length === 0) break;
         const p = pick(o.pick);
-        const room = layout.occupied(p) + r[p + GAP];
+        const room = layout.occupied(p) + layout.gapAfter(p);
         const fits = layout.roundUp(o.size) <= room;
         expect(layout.resizeInPlace(p, o.size)).toBe(fits);
         break;
@@ -106,7 +105,7 @@ function run(ops: Op[], bestFit: boolean): void {
         const p = pick(o.pick);
         const blocks = blocksOf(layout);
         const before = blocks[blocks.indexOf(p) - 1];
-        expect(layout.tree.predecessor(p)).toBe(before);
+        expect(layout.prev(p)).toBe(before);
         layout.detach(p);
         const host = layout.fit(layout.occupied(p));
         expect(host).not.toBe(NIL); // its own old place fits at least
@@ -138,15 +137,43 @@ describe('BlockLayout', () => {
     );
   });
 
-  it('the address tree stays shallow when blocks are allocated in address order', () => {
-    const n = 4096;
-    const layout = BlockLayout.create(n * 8, 8, 0, 0, n);
-    for (let i = 0; i < n; i++) layout.allocate(8, 8);
-    const r = layout.state.r;
-    const depth = (t: number): number =>
-      t === NIL ? 0 : 1 + Math.max(depth(r[t + LEFT]), depth(r[t + RIGHT]));
-    expect(depth(layout.tree.root)).toBeLessThan(4 * Math.log2(n));
+  it('the gap index stays shallow and its leaves full when gaps appear in address order', () => {
+    const n = 20_000;
+    const layout = BlockLayout.create(n * 16, 8, 0, 0, n);
+    const ps: number[] = [];
+    for (let i = 0; i < n; i++) ps.push(layout.allocate(16, 16));
+    // Shrinking every block in address order opens a gap after each: appends to the index.
+    for (const p of ps) layout.resizeInPlace(p, 8);
+    expect(layout.gaps).toBe(n);
     expect(layout.check()).toBeUndefined();
+    // 20,000 gaps: leaves of 48, inner nodes of 32: three levels when the leaves stay nearly full.
+    expect(layout.state.h[H_GAP_HEIGHT]).toBe(3);
+    const nodes = layout.state.h[H_NODES_USED];
+    expect(nodes).toBeLessThan((n / LEAF_SLOTS) * 1.15);
+  });
+
+  it('the gap index empties and refills: random frees and allocations in a large heap', () => {
+    const layout = BlockLayout.create(1 << 22, 8, 0, 0, 1 << 20);
+    const live: number[] = [];
+    let seed = 7;
+    const rand = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % k;
+    };
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20_000; i++) {
+        const size = 1 + rand(120);
+        const p = layout.allocate(layout.roundUp(size), size);
+        if (p !== NIL) live.push(p);
+      }
+      expect(layout.check()).toBeUndefined();
+      while (live.length > (round === 2 ? 0 : 100)) {
+        layout.release(live.splice(rand(live.length), 1)[0]);
+      }
+      expect(layout.check()).toBeUndefined();
+    }
+    expect(layout.gaps).toBe(1);
+    expect(layout.state.h[H_GAP_HEIGHT]).toBe(1);
   });
 
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {

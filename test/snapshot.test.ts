@@ -9,7 +9,18 @@ import {
   type Handle,
   type MemoryManagerOptions,
 } from '../src/index.js';
-import { H_CHECKSUM, H_VERSION, HEADER_WORDS } from '../src/memory/format.js';
+import {
+  FLAG_BEST_FIT,
+  HEADER_WORDS,
+  H_CHECKSUM,
+  H_FLAGS,
+  H_NODES_USED,
+  H_RECORDS_USED,
+  H_VERSION,
+  LINK_WORDS,
+  NODE_WORDS,
+  RECORD_WORDS,
+} from '../src/memory/format.js';
 import { checksum } from '../src/memory/snapshot.js';
 import { bytesOf, expectCoded, thrown } from './heap-snapshot.js';
 import { mulberry32 } from './prng.js';
@@ -64,9 +75,13 @@ function observe(mm: MemoryManager) {
 /** The metadata words of a snapshot (a copy), and a function writing them back with a fresh checksum. */
 function metadataOf(snapshot: Uint8Array): { words: Uint32Array; seal: () => Uint8Array } {
   const copy = snapshot.slice();
-  const used = new Uint32Array(copy.buffer, 0, HEADER_WORDS)[18]; // H_RECORDS_USED
-  const bestFit = (new Uint32Array(copy.buffer, 0, HEADER_WORDS)[4] & 8) !== 0;
-  const n = HEADER_WORDS + used * (7 + (bestFit ? 2 : 0));
+  const header = new Uint32Array(copy.buffer, 0, HEADER_WORDS);
+  const used = header[H_RECORDS_USED];
+  const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
+  const n =
+    HEADER_WORDS +
+    used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0)) +
+    header[H_NODES_USED] * NODE_WORDS;
   const words = new Uint32Array(copy.buffer, 0, n);
   return {
     words,
@@ -253,8 +268,9 @@ describe('save and restore', () => {
         copy.validate();
       }
     }
-    expect(accepted).toBeGreaterThan(0); // some lies are harmless (counters, epoch): those restore
-    expect(rejected).toBeGreaterThan(2500);
+    // Some lies are harmless (counters, epoch, a node's unused slots): those restore.
+    expect(accepted).toBeGreaterThan(0);
+    expect(rejected).toBeGreaterThan(1500);
     expect(accepted + rejected).toBe(3000);
   });
 });

@@ -3,12 +3,13 @@
 //
 // Without pins, blocks slide: the run of blocks after the lowest gap moves down over it (one
 // `copyWithin` per run) and the last block of the run then hosts the gap, so the gap travels
-// up the heap gathering the others; the bookkeeping is O(1) per block plus O(log B) per run.
+// up the heap gathering the others; the bookkeeping is O(1) per block plus O(log F) per run
+// (a whole compaction rebuilds the indexes once at the end instead, O(B)).
 // With pins, each block moves to the lowest gap below it that holds it (first fit), so the gaps
 // in front of pinned blocks are filled with later blocks that fit; pinned blocks never move.
 // Moves go through BlockLayout's operations; this file only decides them and copies bytes.
 import type { BlockLayout } from '../layout/block-layout.js';
-import { GAP, NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
+import { NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
 import type { MoveSink } from './moves.js';
 
 /** What a compaction did. */
@@ -66,8 +67,8 @@ export class Compaction implements CompactResult {
       if (pins !== this.packing) {
         // Blocks below the lowest gap are in place either way: start there.
         this.packing = pins;
-        const first = layout.tree.firstFit(1);
-        this.scan = first === NIL ? NIL : pins ? layout.tree.successor(first) : SENTINEL;
+        const first = layout.firstFit(1);
+        this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
         continue;
       }
       if (pins) this.packOne();
@@ -78,21 +79,18 @@ export class Compaction implements CompactResult {
   /** No pins: slides runs of blocks down over the gap in front of them. */
   private slide(budget: number): void {
     const layout = this.layout;
-    const tree = layout.tree;
     const heap = this.heap;
     const sink = this.sink;
-    let host = tree.firstFit(1);
+    let host = layout.firstFit(1);
     if (host === NIL) {
       this.scan = NIL;
       return;
     }
-    tree.walkFrom(host);
-    tree.next(); // the host itself
-    // A whole compaction fixes the tree's maxima once at the end, O(B), instead of two search
-    // paths per run; a bounded slice fixes them per run.
+    // A whole compaction rebuilds the indexes once at the end, O(B), instead of two index
+    // updates per run; a bounded slice keeps them exact per run.
     const fixLater = budget === Infinity;
     let moved = 0;
-    let b = tree.next();
+    let b = layout.next(host);
     while (b !== NIL) {
       const r = layout.state.r;
       let run = this.runBuffer;
@@ -103,13 +101,13 @@ export class Compaction implements CompactResult {
         if (count === run.length) run = this.growRun();
         run[count++] = last;
         bytes += layout.occupied(last);
-        if (r[last + GAP] !== 0 || moved + bytes >= budget) break;
-        const n = tree.next();
+        if (layout.gapAfter(last) !== 0 || moved + bytes >= budget) break;
+        const n = layout.next(last);
         if (n === NIL) break;
         last = n;
       }
       const from = r[b + OFF];
-      const delta = r[host + GAP];
+      const delta = layout.gapAfter(host);
       heap?.copyWithin(from - delta, from, from + bytes);
       if (sink !== null)
         for (let i = 0; i < count; i++) {
@@ -122,18 +120,17 @@ export class Compaction implements CompactResult {
       moved += bytes;
       host = last;
       if (moved >= budget) return; // never with fixLater
-      b = tree.next();
+      b = layout.next(last);
     }
-    if (fixLater) layout.fixTree();
+    if (fixLater) layout.reindex();
     this.scan = NIL; // the gap reached the end of the heap
   }
 
   /** With pins: moves the next movable block to the lowest gap below it that holds it. */
   private packOne(): void {
     const layout = this.layout;
-    const tree = layout.tree;
     const b = this.scan;
-    const next = tree.successor(b);
+    const next = layout.next(b);
     let r = layout.state.r;
     if (pinsOf(r, b) > 0) {
       this.scan = next;
@@ -141,14 +138,14 @@ export class Compaction implements CompactResult {
     }
     const size = layout.occupied(b);
     const from = r[b + OFF];
-    const lower = tree.firstFit(size);
-    if ((lower === NIL || r[lower + OFF] >= from) && r[tree.predecessor(b) + GAP] === 0) {
+    const lower = layout.firstFit(size);
+    if ((lower === NIL || r[lower + OFF] >= from) && layout.gapAfter(layout.prev(b)) === 0) {
       this.scan = next; // no room below it
       return;
     }
     // Its space joins the gap in front: first fit now lands at or below where it was.
     layout.detach(b);
-    layout.attach(b, tree.firstFit(size));
+    layout.attach(b, layout.firstFit(size));
     r = layout.state.r;
     const to = r[b + OFF];
     this.heap?.copyWithin(to, from, from + r[b + REQ]);

@@ -1,9 +1,12 @@
-// The blocks of the heap in address order. Every live block has a record in the address tree,
-// and each record hosts the gap that follows its block; the sentinel (a block of 0 bytes at
-// offset 0) hosts the gap in front of the first block. So the blocks tile [0, capacity), free
-// space is never split between two records (no two free blocks touch), and free space costs no
-// metadata. This class is the only writer of records, gaps, the trees and the header's counters:
-// the compactor and the scrambler decide moves and copy bytes through its operations.
+// The blocks of the heap in address order. Every live block has a record, and the records form
+// a doubly linked list in address order, the sentinel (a block of 0 bytes at offset 0) first.
+// The free space after a block, its gap, is where the next block starts minus where this one
+// ends: no record of its own, so free space is never split between two records (no two free
+// blocks touch) and costs no record. The gap index holds every non-empty gap by address (first
+// fit), the size index by size (best fit, best-fit heaps only).
+//
+// This class is the only writer of records, links, the indexes and the header's counters: the
+// compactor and the scrambler decide moves and copy bytes through its operations.
 import {
   FLAG_BEST_FIT,
   H_ALIGN,
@@ -17,7 +20,6 @@ import {
   H_PINNED,
   H_RECORDS_USED,
   H_RECORD_CAPACITY,
-  H_ROOT,
   H_SLICE_BYTES,
   H_SIZE_ROOT,
   H_UNUSED_HEAD,
@@ -25,28 +27,26 @@ import {
   H_USED,
   H_VERSION,
   KNOWN_FLAGS,
+  LINK_WORDS,
   MAGIC,
   VERSION,
 } from '../memory/format.js';
 import { HeapState } from '../memory/heap-state.js';
-import { AddressTree } from './address-tree.js';
-import { priority } from './priority.js';
+import { GapIndex } from './gap-index.js';
 import {
   BlockRecords,
-  GAP,
   GEN_MASK,
-  LEFT,
   LIVE_BIT,
-  MAX,
   MAX_PINS,
   MAX_RECORDS,
   META,
+  NEXT,
   NIL,
   OFF,
   PIN_ONE,
   PIN_SHIFT,
+  PREV,
   REQ,
-  RIGHT,
   SENTINEL,
   STRIDE,
   pinsOf,
@@ -65,7 +65,8 @@ export const MAX_LIVE_BLOCKS = MAX_RECORDS - 4;
 export class BlockLayout {
   readonly state: HeapState;
   readonly records: BlockRecords;
-  readonly tree: AddressTree;
+  /** The gaps by address. */
+  readonly gapIndex: GapIndex;
   /** The gaps by size (best fit), or null for first-fit heaps. */
   readonly sizes: SizeIndex | null;
   /** Bytes managed. */
@@ -77,13 +78,13 @@ export class BlockLayout {
   constructor(state: HeapState) {
     this.state = state;
     this.records = new BlockRecords(state);
-    this.tree = new AddressTree(state);
+    this.gapIndex = new GapIndex(state);
     this.sizes = state.links !== null ? new SizeIndex(state) : null;
     this.capacity = state.h[H_CAPACITY];
     this.mask = state.h[H_ALIGN] - 1;
   }
 
-  /** A new, empty heap's state: the header's settings, and the sentinel hosting one gap of everything. */
+  /** A new, empty heap's state: the header's settings, and the sentinel in front of one gap of everything. */
   static create(
     capacity: number,
     align: number,
@@ -105,9 +106,10 @@ export class BlockLayout {
     const layout = new BlockLayout(state);
     const s = layout.records.take();
     if (s !== SENTINEL) throw new Error('internal: the sentinel is not record 1');
-    h[H_ROOT] = SENTINEL;
-    layout.setGap(SENTINEL, capacity);
-    state.r[SENTINEL + MAX] = capacity;
+    layout.gapIndex.reset();
+    layout.gapIndex.insert(SENTINEL, 0, capacity);
+    layout.sizes?.insert(SENTINEL, capacity);
+    h[H_GAPS] = 1;
     return layout;
   }
 
@@ -136,13 +138,11 @@ export class BlockLayout {
 
   /** The largest gap. O(1). */
   get largest(): number {
-    return this.tree.largest;
+    return this.gapIndex.largest;
   }
 
-  /** Starts an operation: drops per-thread caches, which another thread may have made stale. */
-  begin(): void {
-    this.tree.forget();
-  }
+  /** Starts an operation. The per-thread state (the index cursor) is set by each search anyway. */
+  begin(): void {}
 
   /** Bytes record `p` occupies: its requested size rounded up to the alignment. */
   occupied(p: number): number {
@@ -155,19 +155,43 @@ export class BlockLayout {
     return size + (-size & this.mask);
   }
 
-  /** The host of the gap an allocation of `occupied` bytes takes under the strategy, or NIL. O(log B). */
+  /** The block after `p` in address order, or NIL. O(1). */
+  next(p: number): number {
+    return this.state.r[p + NEXT];
+  }
+
+  /** The block before `p` in address order (NIL for the sentinel). O(1). */
+  prev(p: number): number {
+    return this.state.r[p + PREV];
+  }
+
+  /** Free bytes after block `p`, up to the next block or the end of the heap. O(1). */
+  gapAfter(p: number): number {
+    const r = this.state.r;
+    const n = r[p + NEXT];
+    const q = r[p + REQ];
+    return (n === NIL ? this.capacity : r[n + OFF]) - r[p + OFF] - q - (-q & this.mask);
+  }
+
+  /** The block in front of the lowest-address gap of at least `n` bytes, or NIL. O(log F). */
+  firstFit(n: number): number {
+    return this.gapIndex.firstFit(n);
+  }
+
+  /** The host of the gap an allocation of `occupied` bytes takes under the strategy, or NIL. O(log F). */
   fit(occupied: number): number {
-    return this.sizes === null ? this.tree.firstFit(occupied) : this.sizes.bestFit(occupied);
+    return this.sizes === null ? this.gapIndex.firstFit(occupied) : this.sizes.bestFit(occupied);
   }
 
   /**
    * Makes a live block for `requested` bytes (occupying `occupied`) where the strategy says and
    * returns its record, or NIL when no gap fits. The record's generation advances: a new handle.
-   * O(log B).
+   * O(log F).
    */
   allocate(occupied: number, requested: number): number {
     const host = this.fit(occupied);
     if (host === NIL) return NIL;
+    if (this.sizes !== null) this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
     const p = this.records.take();
     const r = this.state.r;
     const gen = (r[p + META] & GEN_MASK) + 1;
@@ -178,7 +202,7 @@ export class BlockLayout {
     return p;
   }
 
-  /** Frees live, unpinned block `p`: its space joins the gap in front of it. O(log B). */
+  /** Frees live, unpinned block `p`: its space joins the gaps around it. O(log F). */
   release(p: number): void {
     this.detach(p);
     this.state.h[H_LIVE]--;
@@ -186,43 +210,86 @@ export class BlockLayout {
   }
 
   /**
-   * Takes live block `p` out of address order; its space joins the gap in front of it. `p` keeps
-   * its handle, size and pins; `attach` puts it back. O(log B).
+   * Takes live block `p` out of address order; its space joins the gaps around it. `p` keeps
+   * its handle, size and pins; `attach` puts it back. O(log F).
    */
   detach(p: number): void {
     const r = this.state.r;
-    const tree = this.tree;
+    const index = this.gapIndex;
+    const sizes = this.sizes;
+    const pred = r[p + PREV];
+    const next = r[p + NEXT];
+    const off = r[p + OFF];
     const occupied = this.occupied(p);
-    // Grow the gap in front first, while p is still in the tree: one search serves both.
-    const before = tree.predecessor(p);
-    this.setGap(before, r[before + GAP] + occupied + r[p + GAP]);
-    tree.predecessorGapChanged();
-    this.setGap(p, 0);
-    tree.remove(p);
+    const predEnd = index.key(r, pred);
+    const before = off - predEnd;
+    const end = off + occupied;
+    const after = (next === NIL ? this.capacity : r[next + OFF]) - end;
+    if (after > 0) {
+      index.locate(p, end);
+      if (before > 0) {
+        index.remove();
+        this.state.h[H_GAPS]--;
+        index.locate(pred, predEnd);
+        index.set(pred, predEnd, before + occupied + after);
+        sizes?.remove(pred);
+      } else {
+        index.set(pred, predEnd, occupied + after);
+      }
+      sizes?.remove(p);
+    } else if (before > 0) {
+      index.locate(pred, predEnd);
+      index.set(pred, predEnd, before + occupied);
+      sizes?.remove(pred);
+    } else {
+      index.insert(pred, predEnd, occupied);
+      this.state.h[H_GAPS]++;
+    }
+    sizes?.insert(pred, before + occupied + after);
+    const r2 = this.state.r; // an insertion into the index may have replaced the buffer
+    r2[pred + NEXT] = next;
+    if (next !== NIL) r2[next + PREV] = pred;
+    r2[p + PREV] = r2[p + NEXT] = NIL;
     this.addUsed(-occupied);
   }
 
-  /** Puts detached live block `p` at the start of the gap hosted by `host`. O(log B). */
+  /** Puts detached live block `p` at the start of the gap after `host`. O(log F). */
   attach(p: number, host: number): void {
+    this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
     this.place(p, host, this.occupied(p));
   }
 
   /**
    * Changes the requested size of live block `p` where it is, taking from or giving to the gap
-   * after it. Returns false, changing nothing, when that gap is too small. O(log B).
+   * after it. Returns false, changing nothing, when that gap is too small. O(log F).
    */
   resizeInPlace(p: number, requested: number): boolean {
     const r = this.state.r;
     const before = this.occupied(p);
     const after = requested + (-requested & this.mask);
-    const gap = r[p + GAP];
+    const gap = this.gapAfter(p);
     if (after - before > gap) return false;
-    r[p + REQ] = requested;
     if (after !== before) {
-      this.setGap(p, gap - (after - before));
-      this.tree.gapChanged(p);
+      const index = this.gapIndex;
+      const end = r[p + OFF] + before;
+      const rest = gap - (after - before);
+      if (gap > 0) {
+        index.locate(p, end);
+        this.sizes?.remove(p);
+        if (rest === 0) {
+          index.remove();
+          this.state.h[H_GAPS]--;
+        } else {
+          index.set(p, end + after - before, rest);
+        }
+      } else {
+        index.insert(p, end + after - before, rest);
+        this.state.h[H_GAPS]++;
+      }
+      if (rest !== 0) this.sizes?.insert(p, rest);
       this.addUsed(after - before);
     }
+    this.state.r[p + REQ] = requested; // an insertion into the index may have replaced r
     return true;
   }
 
@@ -231,10 +298,10 @@ export class BlockLayout {
     this.state.r[p + REQ] = requested;
   }
 
-  /** Bytes live block `p` could occupy where it is, with the gaps on both sides. O(log B). */
+  /** Bytes live block `p` could occupy where it is, with the gaps on both sides. O(1). */
   neighbourhood(p: number): number {
     const r = this.state.r;
-    return r[this.tree.predecessor(p) + GAP] + this.occupied(p) + r[p + GAP];
+    return this.gapAfter(r[p + PREV]) + this.occupied(p) + this.gapAfter(p);
   }
 
   /** Adds a pin to live block `p`. Returns false when it already holds the most pins. O(1). */
@@ -258,74 +325,96 @@ export class BlockLayout {
   }
 
   /**
-   * Slides the `count` blocks of `run` (address order, right after `host`, none hosting a gap
-   * but the last) down over the gap of `host`, which the last one then hosts. The caller moves
-   * the bytes. O(count + log B); O(count) with `fixTree` false, when the caller runs
-   * `fixTree()` once after many runs.
+   * Slides the `count` blocks of `run` (address order, right after `host`, none followed by a
+   * gap but the last) down over the gap after `host`, which then follows the last one. The
+   * caller moves the bytes. O(count + log F); O(count) with `reindex` false, when the caller
+   * runs `reindex()` once after many runs (the indexes are stale until then).
    */
-  slideRun(host: number, run: Uint32Array, count: number, fixTree: boolean): void {
+  slideRun(host: number, run: Uint32Array, count: number, reindex: boolean): void {
     const r = this.state.r;
+    const index = this.gapIndex;
     const last = run[count - 1];
-    const delta = r[host + GAP];
-    const lastGap = r[last + GAP];
-    // Each change is followed by its path fix, so every fix starts from exact maxima.
-    this.setGap(host, 0);
-    if (fixTree) this.tree.gapChanged(host);
-    this.setGap(last, 0); // out of the size index while its offset changes
+    const delta = this.gapAfter(host);
+    const lastGap = this.gapAfter(last);
+    const lastEnd = index.key(r, last);
+    if (reindex) {
+      index.locate(host, index.key(r, host));
+      index.remove();
+      this.sizes?.remove(host);
+      if (lastGap > 0) {
+        index.locate(last, lastEnd);
+        index.set(last, lastEnd - delta, lastGap + delta);
+        this.sizes?.remove(last);
+      }
+    }
     for (let i = 0; i < count; i++) r[run[i] + OFF] -= delta;
-    // Offsets changed in place, order did not: the tree keeps its shape.
-    this.setGap(last, lastGap + delta);
-    if (fixTree) this.tree.gapChanged(last);
+    if (reindex) {
+      if (lastGap === 0) index.insert(last, lastEnd - delta, delta);
+      this.sizes?.insert(last, lastGap + delta);
+      if (lastGap > 0) this.state.h[H_GAPS]--;
+    }
   }
 
-  /** Recomputes the address tree's maxima everywhere, after slides made without fixing them. O(B). */
-  fixTree(): void {
-    this.tree.recomputeAll();
+  /** Rebuilds the gap counter and both indexes from the blocks, after slides made without them. O(B). */
+  reindex(): void {
+    const r = this.state.r;
+    const hosts = new Uint32Array(this.live + 1);
+    const sizes = new Uint32Array(this.live + 1);
+    let count = 0;
+    for (let p = SENTINEL; p !== NIL; p = r[p + NEXT]) {
+      const gap = this.gapAfter(p);
+      if (gap === 0) continue;
+      hosts[count] = p;
+      sizes[count++] = gap;
+    }
+    this.gapIndex.build(hosts, sizes, count);
+    this.state.h[H_GAPS] = count;
+    const s = this.sizes;
+    if (s !== null) {
+      s.clear();
+      for (let i = 0; i < count; i++) s.insert(hosts[i], sizes[i]);
+    }
   }
 
   /**
    * Moves every live block to the offset `placements` gives it (record, offset, record,
-   * offset, ...: every live block once, in any order, none overlapping) and rebuilds the gaps
-   * and trees. The caller moves the bytes. O(B log B).
+   * offset, ...: every live block once, in any order, none overlapping) and rebuilds the
+   * address order and the indexes. The caller moves the bytes. O(B log B).
    */
   rebuild(placements: number[]): void {
     const r = this.state.r;
-    const n = placements.length / 2;
     const order: number[] = [];
     for (let i = 0; i < placements.length; i += 2) {
       r[placements[i] + OFF] = placements[i + 1];
       order.push(placements[i]);
     }
     order.sort((a, b) => r[a + OFF] - r[b + OFF]);
-    const ids = new Uint32Array(n + 1);
-    ids[0] = SENTINEL;
-    for (let i = 0; i < n; i++) ids[i + 1] = order[i];
-    this.sizes?.clear();
-    const h = this.state.h;
-    h[H_GAPS] = 0;
-    for (let i = 0; i <= n; i++) {
-      const p = ids[i];
-      const end = i < n ? r[ids[i + 1] + OFF] : this.capacity;
-      r[p + GAP] = 0;
-      this.setGap(p, end - r[p + OFF] - this.occupied(p));
+    let prev = SENTINEL;
+    for (const p of order) {
+      r[prev + NEXT] = p;
+      r[p + PREV] = prev;
+      prev = p;
     }
-    this.tree.build(ids, n + 1);
+    r[prev + NEXT] = NIL;
+    this.reindex();
   }
 
   /**
-   * Visits every block in address order, the sentinel first. O(B). The tree must not change
+   * Visits every block in address order, the sentinel first. O(B). The blocks must not change
    * during the visit.
    */
   forEach(visit: (p: number) => void): void {
-    this.tree.forEach(visit, this.records.used);
+    const r = this.state.r;
+    let left = this.records.used;
+    for (let p = SENTINEL; p !== NIL && left-- > 0; p = r[p + NEXT]) visit(p);
   }
 
   /**
    * Checks every invariant of the state, reading nothing outside it and never looping, so it
-   * can vet a restored snapshot: the header, the blocks tiling [0, capacity) in address order,
-   * alignment, counters, the tree's order, heap order and maxima, the unused records, and the
-   * size index holding exactly the gaps. O(records). Returns a description of the first broken
-   * invariant, or undefined.
+   * can vet a restored snapshot: the header, the blocks tiling [0, capacity) in address order
+   * with both links, alignment, counters, the unused records, the gap index holding exactly
+   * the gaps in order with exact summaries, and the size index holding exactly the gaps by
+   * size. O(records + nodes). Returns a description of the first broken invariant, or undefined.
    */
   check(): string | undefined {
     const h = this.state.h;
@@ -348,123 +437,141 @@ export class BlockLayout {
       return `${used} records used of ${h[H_RECORD_CAPACITY]}`;
     for (let i = 0; i < STRIDE; i++) if (r[i] !== 0) return 'the nil record is not all zeros';
     const valid = (p: number): boolean => p !== NIL && p % STRIDE === 0 && p < used * STRIDE;
-    if (!valid(h[H_ROOT])) return 'tree root is not a record';
 
-    // The tree, in order, with an explicit stack bounded by the records: no cycle can loop.
+    // The blocks in address order, each visited once: no cycle can loop.
     const seen = new Uint8Array(used);
-    const stack: number[] = [];
-    let prev = NIL;
-    let expected = 0;
+    /** The size of the gap after each block, by record id (for the indexes' checks). */
+    const gapOf = new Float64Array(used);
+    const gapHosts: number[] = [];
     let blocks = 0;
     let live = 0;
     let occupiedBytes = 0;
     let pinned = 0;
-    let gaps = 0;
-    for (let t = h[H_ROOT]; t !== NIL || stack.length > 0;) {
-      if (t !== NIL) {
-        if (!valid(t)) return `tree link ${t} is not a record`;
-        if (seen[t / STRIDE] !== 0 || stack.length >= used) return 'tree has a cycle';
-        seen[t / STRIDE] = 1;
-        stack.push(t);
-        t = r[t + LEFT];
-        continue;
-      }
-      t = stack.pop()!;
+    let end = 0;
+    let prev = NIL;
+    for (let t = SENTINEL; t !== NIL; t = r[t + NEXT]) {
+      if (!valid(t)) return `block link ${t} is not a record`;
+      if (seen[t / STRIDE] !== 0) return 'the block list has a cycle';
+      seen[t / STRIDE] = 1;
       blocks++;
       const off = r[t + OFF];
       const where = `block at offset ${off}`;
-      if (prev === NIL) {
-        if (t !== SENTINEL) return 'the first block is not the sentinel';
+      if (r[t + PREV] !== prev) return `${where}: its back link is wrong`;
+      if (t === SENTINEL) {
         if (off !== 0 || r[t + REQ] !== 0 || r[t + META] !== 0)
           return 'the sentinel is not an empty block at offset 0';
       } else {
-        if (t === SENTINEL) return 'the sentinel is not first';
-        if (off !== expected) return `${where}: expected offset ${expected} (gap or overlap)`;
         const meta = r[t + META];
         const req = r[t + REQ];
         if ((meta & LIVE_BIT) === 0 || (meta & GEN_MASK) === 0)
           return `${where}: not a live record with a generation`;
         if (req === 0 || req > capacity) return `${where}: requested size ${req} out of range`;
         if (off % align !== 0) return `${where}: offset is not a multiple of ${align}`;
+        if (off < end) return `${where}: overlaps the block before it`;
+        const gap = off - end;
+        gapOf[prev / STRIDE] = gap;
+        if (gap !== 0) gapHosts.push(prev);
         live++;
         occupiedBytes += this.occupied(t);
         if (meta >>> PIN_SHIFT !== 0) pinned++;
       }
-      const gap = r[t + GAP];
-      if (gap % align !== 0) return `${where}: gap ${gap} is not a multiple of ${align}`;
-      if (gap !== 0) gaps++;
-      expected = off + this.occupied(t) + gap;
-      if (expected > capacity) return `${where}: runs past the capacity ${capacity}`;
-      const l = r[t + LEFT];
-      const g = r[t + RIGHT];
-      const m = Math.max(gap, r[l + MAX], r[g + MAX]);
-      if (r[t + MAX] !== m) return `${where}: subtree maximum is ${r[t + MAX]}, expected ${m}`;
-      const pt = priority(t);
-      if ((l !== NIL && priority(l) > pt) || (g !== NIL && priority(g) > pt))
-        return `${where}: tree heap order broken`;
+      end = off + this.occupied(t);
+      if (end > capacity) return `${where}: runs past the capacity ${capacity}`;
       prev = t;
-      t = g;
     }
-    if (expected !== capacity) return `blocks end at ${expected}, capacity is ${capacity}`;
+    if (end < capacity) {
+      gapOf[prev / STRIDE] = capacity - end;
+      gapHosts.push(prev);
+    }
     if (occupiedBytes !== h[H_USED])
       return `live blocks occupy ${occupiedBytes} bytes, counter says ${h[H_USED]}`;
     if (live !== h[H_LIVE]) return `${live} live blocks, counter says ${h[H_LIVE]}`;
     if (live > h[H_MAX_BLOCKS]) return `${live} live blocks, more than maxBlocks`;
     if (pinned !== h[H_PINNED]) return `${pinned} pinned blocks, counter says ${h[H_PINNED]}`;
-    if (gaps !== h[H_GAPS]) return `${gaps} gaps, counter says ${h[H_GAPS]}`;
+    if (gapHosts.length !== h[H_GAPS])
+      return `${gapHosts.length} gaps, counter says ${h[H_GAPS]}`;
     if (h[H_PEAK] < h[H_USED] || h[H_PEAK] > capacity) return 'peak is out of range';
 
-    // Unused records: a FIFO queue of records that are neither live nor in the tree.
+    // Unused records: a FIFO queue of records that are neither live nor in the list.
     let unused = 0;
     let tail = NIL;
-    for (let q = h[H_UNUSED_HEAD]; q !== NIL; q = r[q + LEFT]) {
+    for (let q = h[H_UNUSED_HEAD]; q !== NIL; q = r[q + NEXT]) {
       if (!valid(q) || seen[q / STRIDE] !== 0) return 'unused record queue is broken';
       seen[q / STRIDE] = 2;
       if ((r[q + META] & ~GEN_MASK) !== 0) return 'an unused record is live or pinned';
-      if ((r[q + OFF] | r[q + REQ] | r[q + GAP] | r[q + RIGHT] | r[q + MAX]) !== 0)
-        return 'an unused record holds data';
+      if ((r[q + OFF] | r[q + REQ] | r[q + PREV]) !== 0) return 'an unused record holds data';
       unused++;
       tail = q;
     }
     if (tail !== h[H_UNUSED_TAIL]) return 'unused record queue tail is wrong';
     if (blocks + unused + 1 !== used) return 'record accounting is broken';
 
-    // The size index: exactly the hosts of gaps.
+    // The gap index: exactly the gaps, in address order.
+    let k = 0;
+    const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
+    const problem = this.gapIndex.check(isBlock, (p, size) => {
+      if (k >= gapHosts.length || gapHosts[k] !== p)
+        return `gap index entry ${k} is not the gap after block ${gapHosts[k] ?? 'none'}`;
+      if (gapOf[p / STRIDE] !== size)
+        return `gap index entry ${k} holds ${size} bytes, the gap ${gapOf[p / STRIDE]}`;
+      k++;
+      return undefined;
+    });
+    if (problem !== undefined) return problem;
+    if (k !== gapHosts.length) return `${gapHosts.length} gaps, ${k} in the gap index`;
+
+    // The size index: exactly the hosts of gaps, with their sizes.
     if (this.sizes !== null) {
       let hosts = 0;
       let stray: string | undefined;
       const root = h[H_SIZE_ROOT];
       if (root !== NIL && !valid(root)) return 'size index root is not a record';
       const links = this.state.links!;
-      const problem = this.sizes.check(used, (p) => {
+      const sizes = this.sizes;
+      const problem = sizes.check(used, (p) => {
         if (stray !== undefined) return;
         const id = p / STRIDE;
-        const l = links[id * 2];
-        const g = links[id * 2 + 1];
+        const l = links[id * LINK_WORDS];
+        const g = links[id * LINK_WORDS + 1];
         if ((l !== NIL && !valid(l)) || (g !== NIL && !valid(g)))
           stray = 'size index link is not a record';
-        else if (seen[id] !== 1 || r[p + GAP] === 0)
+        else if (seen[id] !== 1 || gapOf[id] === 0)
           stray = 'size index holds a record without a gap';
+        else if (sizes.sizeOf(p) !== gapOf[id]) stray = 'size index holds a wrong gap size';
         else hosts++;
       });
       if (problem !== undefined) return problem;
       if (stray !== undefined) return stray;
-      if (hosts !== gaps) return `${gaps} gaps, ${hosts} in the size index`;
+      if (hosts !== gapHosts.length) return `${gapHosts.length} gaps, ${hosts} in the size index`;
     } else if (h[H_SIZE_ROOT] !== NIL) {
       return 'a first-fit heap has a size index';
     }
     return undefined;
   }
 
-  /** Puts record `p` (REQ set, not in the tree) at the start of the gap of `host`, occupying `occupied` bytes. */
+  /**
+   * Puts record `p` (REQ set, not in the list) at the start of the gap after `host`, occupying
+   * `occupied` bytes. The gap index's cursor must be on that gap.
+   */
   private place(p: number, host: number, occupied: number): void {
     const r = this.state.r;
-    const rest = r[host + GAP] - occupied;
-    r[p + OFF] = r[host + OFF] + this.occupied(host);
-    this.setGap(host, 0);
-    this.tree.gapChanged(host);
-    this.setGap(p, rest);
-    this.tree.insertAfter(host, p);
+    const index = this.gapIndex;
+    const start = index.key(r, host);
+    const rest = index.size - occupied;
+    r[p + OFF] = start;
+    const next = r[host + NEXT];
+    r[p + PREV] = host;
+    r[p + NEXT] = next;
+    r[host + NEXT] = p;
+    if (next !== NIL) r[next + PREV] = p;
+    this.sizes?.remove(host);
+    if (rest === 0) {
+      index.remove();
+      this.state.h[H_GAPS]--;
+    } else {
+      index.set(p, start + occupied, rest);
+      this.sizes?.insert(p, rest);
+    }
     this.addUsed(occupied);
   }
 
@@ -473,24 +580,5 @@ export class BlockLayout {
     const h = this.state.h;
     const used = (h[H_USED] += bytes);
     if (used > h[H_PEAK]) h[H_PEAK] = used;
-  }
-
-  /**
-   * Sets the gap of record `p`, keeping the gap counter and the size index in step; the caller
-   * fixes the address tree's maxima.
-   */
-  private setGap(p: number, gap: number): void {
-    const r = this.state.r;
-    const old = r[p + GAP];
-    if (old === gap) return;
-    const h = this.state.h;
-    if (old !== 0) {
-      this.sizes?.remove(p);
-      if (gap === 0) h[H_GAPS]--;
-    } else {
-      h[H_GAPS]++;
-    }
-    r[p + GAP] = gap;
-    if (gap !== 0) this.sizes?.insert(p);
   }
 }

@@ -1,10 +1,11 @@
-// The block records: RECORD_WORDS (7) words, 28 bytes, per live block, and nothing per free
-// block. Each record hosts the gap (free space) that follows its block, so a free block is a
-// GAP word, not a record. Record 1 is the sentinel: a block of 0 bytes at offset 0 that hosts
-// the gap in front of the first block; it never moves and has no handle.
+// The block records: RECORD_WORDS (5) words, 20 bytes, per live block, and nothing per free
+// block. The records form a doubly linked list in address order; the free space after a block
+// (its gap) is implied by where the next block starts, and the gap index holds every gap that
+// is not empty. Record 1 is the sentinel: a block of 0 bytes at offset 0, first in the list,
+// whose gap is the free space in front of the first block; it never moves and has no handle.
 //
 // A record is addressed by its first word's index `p = id * STRIDE` (a "pointer"), so a field
-// is `r[p + FIELD]`. Record 0 is the nil record: all its words stay 0, so `r[NIL + MAX]` reads 0.
+// is `r[p + FIELD]`. Record 0 is the nil record: all its words stay 0.
 // Nothing here knows about handles' encoding, locks, promises or argument checks.
 import { H_RECORDS_USED, H_UNUSED_HEAD, H_UNUSED_TAIL, RECORD_WORDS } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
@@ -13,16 +14,12 @@ import type { HeapState } from '../memory/heap-state.js';
 export const OFF = 0;
 /** The size that was asked for (occupied: rounded up to the alignment); 0 for the sentinel. */
 export const REQ = 1;
-/** Free bytes after the block, up to the next block or the end of the heap. */
-export const GAP = 2;
 /** Generation (bits 0-11), live bit (bit 12), pin count (bits 13-31). */
-export const META = 3;
-/** Address tree: left child. Unused records: the next unused record. */
-export const LEFT = 4;
-/** Address tree: right child. */
-export const RIGHT = 5;
-/** Address tree: the largest GAP in the subtree. */
-export const MAX = 6;
+export const META = 2;
+/** The block before, in address order (NIL for the sentinel). */
+export const PREV = 3;
+/** The block after, in address order (NIL for the last). Unused records: the next unused one. */
+export const NEXT = 4;
 
 /** Words per record. */
 export const STRIDE = RECORD_WORDS;
@@ -65,7 +62,7 @@ export class BlockRecords {
     const h = this.state.h;
     let p = h[H_UNUSED_HEAD];
     if (p !== NIL) {
-      const next = this.state.r[p + LEFT];
+      const next = this.state.r[p + NEXT];
       h[H_UNUSED_HEAD] = next;
       if (next === NIL) h[H_UNUSED_TAIL] = NIL;
     } else {
@@ -76,7 +73,7 @@ export class BlockRecords {
     }
     const r = this.state.r;
     r[p + META] &= GEN_MASK;
-    r[p + OFF] = r[p + REQ] = r[p + GAP] = r[p + LEFT] = r[p + RIGHT] = r[p + MAX] = 0;
+    r[p + OFF] = r[p + REQ] = r[p + PREV] = r[p + NEXT] = 0;
     return p;
   }
 
@@ -85,11 +82,10 @@ export class BlockRecords {
     const h = this.state.h;
     const r = this.state.r;
     r[p + META] &= GEN_MASK;
-    r[p + OFF] = r[p + REQ] = r[p + GAP] = r[p + RIGHT] = r[p + MAX] = 0;
-    r[p + LEFT] = NIL;
+    r[p + OFF] = r[p + REQ] = r[p + PREV] = r[p + NEXT] = 0;
     const tail = h[H_UNUSED_TAIL];
     if (tail === NIL) h[H_UNUSED_HEAD] = p;
-    else r[tail + LEFT] = p;
+    else r[tail + NEXT] = p;
     h[H_UNUSED_TAIL] = p;
   }
 }

@@ -1,18 +1,24 @@
-// The gaps ordered by (size, address), for best fit: a second treap over the records that host
-// a gap, its links in the state's links region. Used only by heaps made with
-// `strategy: 'best-fit'`; first-fit heaps pay nothing for it.
+// The gaps ordered by (size, address), for best fit: a treap over the records that host a
+// gap, its links and each host's gap size in the state's links region (LINK_WORDS words per
+// record: left, right, size). Used only by heaps made with `strategy: 'best-fit'`; first-fit
+// heaps pay nothing for it.
 //
-// Keys are read from the records, so a host's GAP or OFF must not change while it is in this
-// index: remove it, change it, insert it again. Only BlockLayout calls this.
-import { H_SIZE_ROOT } from '../memory/format.js';
+// The address part of a key is the host's OFF, read from the records, so a host's OFF must not
+// change while it is in this index: remove it, change it, insert it again. Only BlockLayout
+// calls this.
+import { H_SIZE_ROOT, LINK_WORDS } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
 import { priority } from './priority.js';
-import { GAP, NIL, OFF, STRIDE } from './records.js';
+import { NIL, OFF, STRIDE } from './records.js';
+
+const W = LINK_WORDS;
+/** Word of a link entry holding the gap's size. */
+const SIZE = 2;
 
 /** True when host a sorts before b: smaller gap, then lower address. */
-function before(r: Uint32Array, a: number, b: number): boolean {
-  const sa = r[a + GAP];
-  const sb = r[b + GAP];
+function before(r: Uint32Array, links: Uint32Array, a: number, b: number): boolean {
+  const sa = links[(a / STRIDE) * W + SIZE];
+  const sb = links[(b / STRIDE) * W + SIZE];
   return sa < sb || (sa === sb && r[a + OFF] < r[b + OFF]);
 }
 
@@ -31,12 +37,11 @@ export class SizeIndex {
 
   /** The host of the smallest gap of at least `n` bytes, the lowest address among equals, or NIL. O(log F). */
   bestFit(n: number): number {
-    const r = this.state.r;
     const links = this.state.links!;
     let best = NIL;
     for (let t = this.state.h[H_SIZE_ROOT]; t !== NIL;) {
-      const l = (t / STRIDE) * 2;
-      if (r[t + GAP] >= n) {
+      const l = (t / STRIDE) * W;
+      if (links[l + SIZE] >= n) {
         best = t;
         t = links[l];
       } else {
@@ -46,22 +51,28 @@ export class SizeIndex {
     return best;
   }
 
-  /** Adds host `p` (GAP > 0). O(log F). */
-  insert(p: number): void {
+  /** Adds host `p`, whose gap holds `size` bytes (more than 0). O(log F). */
+  insert(p: number, size: number): void {
     const links = this.state.links!;
-    const l = (p / STRIDE) * 2;
+    const l = (p / STRIDE) * W;
     links[l] = links[l + 1] = NIL;
+    links[l + SIZE] = size;
     const h = this.state.h;
     h[H_SIZE_ROOT] = this.insertAt(this.state.r, links, h[H_SIZE_ROOT], p, priority(p));
   }
 
-  /** Removes host `p`, whose GAP and OFF must be those it was inserted with. O(log F). */
+  /** Removes host `p`, whose OFF must be the one it was inserted with. O(log F). */
   remove(p: number): void {
     const h = this.state.h;
     const links = this.state.links!;
     h[H_SIZE_ROOT] = this.removeAt(this.state.r, links, h[H_SIZE_ROOT], p);
-    const l = (p / STRIDE) * 2;
-    links[l] = links[l + 1] = NIL;
+    const l = (p / STRIDE) * W;
+    links[l] = links[l + 1] = links[l + SIZE] = NIL;
+  }
+
+  /** The gap size stored for host `p` (0 when it is not in the index). */
+  sizeOf(p: number): number {
+    return this.state.links![(p / STRIDE) * W + SIZE];
   }
 
   /** Empties the index. O(1). */
@@ -83,15 +94,15 @@ export class SizeIndex {
       if (t !== NIL) {
         if (stack.length >= limit) return 'size index has a cycle';
         stack.push(t);
-        t = links[(t / STRIDE) * 2];
+        t = links[(t / STRIDE) * W];
         continue;
       }
       t = stack.pop()!;
       if (++seen > limit) return 'size index has a cycle';
-      if (last !== NIL && !before(r, last, t))
+      if (last !== NIL && !before(r, links, last, t))
         return `size index out of order at offset ${r[t + OFF]}`;
-      const l = links[(t / STRIDE) * 2];
-      const g = links[(t / STRIDE) * 2 + 1];
+      const l = links[(t / STRIDE) * W];
+      const g = links[(t / STRIDE) * W + 1];
       const pt = priority(t);
       if ((l !== NIL && priority(l) > pt) || (g !== NIL && priority(g) > pt))
         return `size index heap order broken at offset ${r[t + OFF]}`;
@@ -104,15 +115,15 @@ export class SizeIndex {
 
   private insertAt(r: Uint32Array, links: Uint32Array, t: number, x: number, px: number): number {
     if (t === NIL) return x;
-    const lt = (t / STRIDE) * 2;
+    const lt = (t / STRIDE) * W;
     if (px > priority(t)) {
       this.split(r, links, t, x);
-      const lx = (x / STRIDE) * 2;
+      const lx = (x / STRIDE) * W;
       links[lx] = this.splitLeft;
       links[lx + 1] = this.splitRight;
       return x;
     }
-    if (before(r, x, t)) links[lt] = this.insertAt(r, links, links[lt], x, px);
+    if (before(r, links, x, t)) links[lt] = this.insertAt(r, links, links[lt], x, px);
     else links[lt + 1] = this.insertAt(r, links, links[lt + 1], x, px);
     return t;
   }
@@ -123,8 +134,8 @@ export class SizeIndex {
       this.splitLeft = this.splitRight = NIL;
       return;
     }
-    const lt = (t / STRIDE) * 2;
-    if (before(r, t, x)) {
+    const lt = (t / STRIDE) * W;
+    if (before(r, links, t, x)) {
       this.split(r, links, links[lt + 1], x);
       links[lt + 1] = this.splitLeft;
       this.splitLeft = t;
@@ -137,9 +148,9 @@ export class SizeIndex {
 
   private removeAt(r: Uint32Array, links: Uint32Array, t: number, x: number): number {
     if (t === NIL) throw new Error(`internal: no gap at offset ${r[x + OFF]} in the size index`);
-    const lt = (t / STRIDE) * 2;
+    const lt = (t / STRIDE) * W;
     if (t === x) return this.merge(links, links[lt], links[lt + 1]);
-    if (before(r, x, t)) links[lt] = this.removeAt(r, links, links[lt], x);
+    if (before(r, links, x, t)) links[lt] = this.removeAt(r, links, links[lt], x);
     else links[lt + 1] = this.removeAt(r, links, links[lt + 1], x);
     return t;
   }
@@ -148,11 +159,11 @@ export class SizeIndex {
     if (a === NIL) return b;
     if (b === NIL) return a;
     if (priority(a) > priority(b)) {
-      const la = (a / STRIDE) * 2;
+      const la = (a / STRIDE) * W;
       links[la + 1] = this.merge(links, links[la + 1], b);
       return a;
     }
-    const lb = (b / STRIDE) * 2;
+    const lb = (b / STRIDE) * W;
     links[lb] = this.merge(links, a, links[lb]);
     return b;
   }

@@ -1,15 +1,19 @@
 // The format of a heap's state: one buffer holding a header of named 32-bit slots, the block
-// records, and (best-fit heaps only) the size index's links. Everything a heap knows lives
-// here, so the state can be copied (save/restore), planned on (a clone) and, later, shared.
+// records, (best-fit heaps only) the size index's links, and the nodes of the gap index.
+// Everything a heap knows lives here, so the state can be copied (save/restore), planned on
+// (a clone) and, later, shared.
 //
-//   [header: HEADER_WORDS words][records: capacity * RECORD_WORDS words][links: capacity * LINK_WORDS words]
+//   [header: HEADER_WORDS words]
+//   [records: recordCapacity * RECORD_WORDS words]
+//   [links: recordCapacity * LINK_WORDS words, best-fit heaps only]
+//   [nodes: nodeCapacity * NODE_WORDS words]
 //
 // All words are little-endian 32-bit unsigned integers in snapshots.
 
 /** "HHP1" read as a little-endian word: every state and snapshot starts with it. */
 export const MAGIC = 0x31504848;
 /** Version of this format; a later index that changes the layout bumps it. */
-export const VERSION = 2;
+export const VERSION = 3;
 
 // Header slots.
 export const H_MAGIC = 0;
@@ -23,8 +27,8 @@ export const H_FLAGS = 4;
 /** compactSliceBytes, 0 when unset. */
 export const H_SLICE_BYTES = 5;
 export const H_MAX_BLOCKS = 6;
-/** Root record of the address tree (all blocks, keyed by offset). */
-export const H_ROOT = 7;
+/** Root node of the gap index (the gaps in address order). */
+export const H_GAP_ROOT = 7;
 /** Root record of the size index (best fit), NIL without one. */
 export const H_SIZE_ROOT = 8;
 /** Gaps (free blocks): records whose GAP is not 0. */
@@ -44,16 +48,26 @@ export const H_BYTES_MOVED_HI = 16;
 export const H_EPOCH = 17;
 /** Records ever handed out, the nil record included: ids at or above it were never used. */
 export const H_RECORDS_USED = 18;
-/** Unused records below H_RECORDS_USED, a FIFO queue linked through their LEFT word. */
+/** Unused records below H_RECORDS_USED, a FIFO queue linked through their NEXT word. */
 export const H_UNUSED_HEAD = 19;
 export const H_UNUSED_TAIL = 20;
 /** Records the buffer holds room for. */
 export const H_RECORD_CAPACITY = 21;
 /** Snapshots only: checksum of header and metadata, computed with this slot 0. */
 export const H_CHECKSUM = 22;
+/** Levels of the gap index: 1 when its root is a leaf. */
+export const H_GAP_HEIGHT = 23;
+/** The largest gap, 0 when none (the gap index's root maximum). */
+export const H_LARGEST = 24;
+/** Nodes ever handed out, the nil node included. */
+export const H_NODES_USED = 25;
+/** Unused nodes below H_NODES_USED, a stack linked through their second word. */
+export const H_NODE_FREE = 26;
+/** Nodes the buffer holds room for. */
+export const H_NODE_CAPACITY = 27;
 /** Words reserved for the lock of a shared heap. */
-export const H_LOCK = 24;
-export const HEADER_WORDS = 32;
+export const H_LOCK = 32;
+export const HEADER_WORDS = 40;
 
 export const FLAG_AUTO_COMPACT = 1;
 export const FLAG_ZERO_FILL = 2;
@@ -62,6 +76,12 @@ export const FLAG_BEST_FIT = 8;
 export const KNOWN_FLAGS = 15;
 
 /** Words per block record. */
-export const RECORD_WORDS = 7;
+export const RECORD_WORDS = 5;
 /** Words per record in the links region (best-fit heaps). */
-export const LINK_WORDS = 2;
+export const LINK_WORDS = 3;
+/** Gaps one leaf of the gap index holds. */
+export const LEAF_SLOTS = 48;
+/** Children one inner node of the gap index holds. */
+export const FANOUT = 32;
+/** Words per gap index node: a count, a link, then two arrays of LEAF_SLOTS or three of FANOUT. */
+export const NODE_WORDS = 2 + Math.max(2 * LEAF_SLOTS, 3 * FANOUT);

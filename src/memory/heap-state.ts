@@ -1,9 +1,24 @@
 // The buffer that holds a heap's state (see format.ts) and the typed arrays over its regions.
-// The record region grows by replacing the buffer (about 1/8 at a time, so growth slack stays
-// small); code that holds `r` or `links` re-reads them after anything that may take a record.
-import { HEADER_WORDS, H_RECORD_CAPACITY, LINK_WORDS, RECORD_WORDS } from './format.js';
+// The record and node regions grow by replacing the buffer (about 1/8 at a time, so growth
+// slack stays small); code that holds `r`, `links` or `n` re-reads them after anything that
+// may take a record or a node.
+import {
+  HEADER_WORDS,
+  H_NODE_CAPACITY,
+  H_RECORD_CAPACITY,
+  LINK_WORDS,
+  NODE_WORDS,
+  RECORD_WORDS,
+} from './format.js';
 
 const MIN_RECORDS = 16;
+const MIN_NODES = 4;
+
+/** Room in a state buffer: records and gap index nodes. */
+interface Room {
+  records: number;
+  nodes: number;
+}
 
 export class HeapState {
   buffer: ArrayBuffer;
@@ -13,26 +28,39 @@ export class HeapState {
   r: Uint32Array;
   /** The size index's links, LINK_WORDS words per record, or null (first-fit heaps). */
   links: Uint32Array | null;
+  /** The gap index's nodes, NODE_WORDS words each. */
+  n: Uint32Array;
 
-  private constructor(buffer: ArrayBuffer, capacity: number, withLinks: boolean) {
+  private constructor(buffer: ArrayBuffer, room: Room, withLinks: boolean) {
     this.buffer = buffer;
     this.h = new Uint32Array(buffer, 0, HEADER_WORDS);
-    this.r = new Uint32Array(buffer, HEADER_WORDS * 4, capacity * RECORD_WORDS);
-    this.links = withLinks
-      ? new Uint32Array(buffer, (HEADER_WORDS + capacity * RECORD_WORDS) * 4, capacity * LINK_WORDS)
-      : null;
-    this.h[H_RECORD_CAPACITY] = capacity;
+    let at = HEADER_WORDS;
+    this.r = new Uint32Array(buffer, at * 4, room.records * RECORD_WORDS);
+    at += room.records * RECORD_WORDS;
+    this.links = null;
+    if (withLinks) {
+      this.links = new Uint32Array(buffer, at * 4, room.records * LINK_WORDS);
+      at += room.records * LINK_WORDS;
+    }
+    this.n = new Uint32Array(buffer, at * 4, room.nodes * NODE_WORDS);
+    this.h[H_RECORD_CAPACITY] = room.records;
+    this.h[H_NODE_CAPACITY] = room.nodes;
   }
 
-  /** A zeroed state with room for `records` records. */
-  static create(records: number, withLinks: boolean): HeapState {
-    const capacity = Math.max(MIN_RECORDS, records);
-    return new HeapState(new ArrayBuffer(bytesFor(capacity, withLinks)), capacity, withLinks);
+  /** A zeroed state with room for `records` records and `nodes` nodes. */
+  static create(records: number, withLinks: boolean, nodes = MIN_NODES): HeapState {
+    const room = { records: Math.max(MIN_RECORDS, records), nodes: Math.max(MIN_NODES, nodes) };
+    return new HeapState(new ArrayBuffer(bytesFor(room, withLinks)), room, withLinks);
   }
 
   /** Records the buffer holds room for. */
   get capacity(): number {
     return this.h[H_RECORD_CAPACITY];
+  }
+
+  /** Nodes the buffer holds room for. */
+  get nodeCapacity(): number {
+    return this.h[H_NODE_CAPACITY];
   }
 
   /** Bytes of metadata allocated: the whole buffer. */
@@ -47,51 +75,69 @@ export class HeapState {
     let next = Math.max(records, old + Math.max(MIN_RECORDS, Math.ceil(old / 8)));
     if (next > maxRecords) next = maxRecords;
     if (next < records) throw new Error(`internal: more than ${maxRecords} records`);
-    const grown = new HeapState(
-      new ArrayBuffer(bytesFor(next, this.links !== null)),
-      next,
-      this.links !== null,
-    );
-    grown.h.set(this.h);
-    grown.h[H_RECORD_CAPACITY] = next;
-    grown.r.set(this.r);
-    if (this.links !== null) grown.links!.set(this.links);
-    this.buffer = grown.buffer;
-    this.h = grown.h;
-    this.r = grown.r;
-    this.links = grown.links;
+    this.replace({ records: next, nodes: this.nodeCapacity });
+  }
+
+  /** Makes room for at least `nodes` nodes, growing by about an eighth. O(state). */
+  growNodes(nodes: number): void {
+    const old = this.nodeCapacity;
+    if (nodes <= old) return;
+    this.replace({ records: this.capacity, nodes: Math.max(nodes, old + Math.ceil(old / 8)) });
   }
 
   /** An independent copy. O(state). */
   clone(): HeapState {
-    return new HeapState(this.buffer.slice(0), this.capacity, this.links !== null);
+    const room = { records: this.capacity, nodes: this.nodeCapacity };
+    return new HeapState(this.buffer.slice(0), room, this.links !== null);
   }
 
   /**
-   * A state over a copy of `words` (header, records for `records` records, links when
-   * `withLinks`), with room for `capacity` records.
+   * A state over a copy of `words` (header, then `records` records, their links when
+   * `withLinks`, then `nodes` nodes), with room for about an eighth more records.
    */
   static fromWords(
     words: Uint32Array,
     records: number,
     withLinks: boolean,
-    capacity: number,
+    nodes: number,
   ): HeapState {
-    const state = HeapState.create(capacity, withLinks);
-    const cap = state.capacity;
+    const state = HeapState.create(records + Math.ceil(records / 8), withLinks, nodes + 1);
     state.h.set(words.subarray(0, HEADER_WORDS));
-    state.h[H_RECORD_CAPACITY] = cap;
-    const recordWords = records * RECORD_WORDS;
-    state.r.set(words.subarray(HEADER_WORDS, HEADER_WORDS + recordWords));
-    if (withLinks) {
-      const at = HEADER_WORDS + recordWords;
-      state.links!.set(words.subarray(at, at + records * LINK_WORDS));
-    }
+    state.h[H_RECORD_CAPACITY] = state.r.length / RECORD_WORDS;
+    state.h[H_NODE_CAPACITY] = state.n.length / NODE_WORDS;
+    let at = HEADER_WORDS;
+    state.r.set(words.subarray(at, (at += records * RECORD_WORDS)));
+    if (withLinks) state.links!.set(words.subarray(at, (at += records * LINK_WORDS)));
+    state.n.set(words.subarray(at, at + nodes * NODE_WORDS));
     return state;
+  }
+
+  private replace(room: Room): void {
+    const grown = new HeapState(
+      new ArrayBuffer(bytesFor(room, this.links !== null)),
+      room,
+      this.links !== null,
+    );
+    grown.h.set(this.h);
+    grown.h[H_RECORD_CAPACITY] = room.records;
+    grown.h[H_NODE_CAPACITY] = room.nodes;
+    grown.r.set(this.r);
+    if (this.links !== null) grown.links!.set(this.links);
+    grown.n.set(this.n);
+    this.buffer = grown.buffer;
+    this.h = grown.h;
+    this.r = grown.r;
+    this.links = grown.links;
+    this.n = grown.n;
   }
 }
 
-/** Bytes of a state buffer with room for `records` records. */
-export function bytesFor(records: number, withLinks: boolean): number {
-  return (HEADER_WORDS + records * (RECORD_WORDS + (withLinks ? LINK_WORDS : 0))) * 4;
+/** Bytes of a state buffer with the given room. */
+function bytesFor(room: Room, withLinks: boolean): number {
+  return (
+    (HEADER_WORDS +
+      room.records * (RECORD_WORDS + (withLinks ? LINK_WORDS : 0)) +
+      room.nodes * NODE_WORDS) *
+    4
+  );
 }

@@ -1,6 +1,8 @@
 // Snapshots: a heap's whole state and bytes in one self-describing Uint8Array.
 //
-//   [header: 32 words][records: used * 7 words][links: used * 2 words, best-fit heaps only][bytes: capacity]
+//   [header: HEADER_WORDS words][records: used * RECORD_WORDS words]
+//   [links: used * LINK_WORDS words, best-fit heaps only][nodes: nodesUsed * NODE_WORDS words]
+//   [bytes: capacity]
 //
 // Words are little-endian. The header's H_CHECKSUM slot holds a checksum of the header and
 // metadata words, computed with that slot 0; the heap bytes are the user's data and carry none.
@@ -14,11 +16,14 @@ import {
   H_FLAGS,
   H_LOCK,
   H_MAGIC,
+  H_NODES_USED,
+  H_NODE_CAPACITY,
   H_RECORDS_USED,
   H_RECORD_CAPACITY,
   H_VERSION,
   LINK_WORDS,
   MAGIC,
+  NODE_WORDS,
   RECORD_WORDS,
   VERSION,
 } from './format.js';
@@ -27,10 +32,12 @@ import { HeapState } from './heap-state.js';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Record ids stay below this (as in the layout). */
 const MAX_RECORDS = 2 ** 28;
+/** More index nodes than records can never be needed. */
+const MAX_NODES = MAX_RECORDS;
 
-/** Words of header and metadata for a state that has used `used` records. */
-function metadataWords(used: number, bestFit: boolean): number {
-  return HEADER_WORDS + used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0));
+/** Words of header and metadata for a state that has used `used` records and `nodes` nodes. */
+function metadataWords(used: number, bestFit: boolean, nodes: number): number {
+  return HEADER_WORDS + used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0)) + nodes * NODE_WORDS;
 }
 
 /** A 32-bit checksum of `words`; any change to a single word changes it. O(words). */
@@ -46,15 +53,22 @@ export function checksum(words: Uint32Array): number {
 /** Encodes `state` and the managed `bytes`. O(metadata + capacity). */
 export function encodeSnapshot(state: HeapState, bytes: Uint8Array): Uint8Array {
   const used = state.h[H_RECORDS_USED];
+  const nodes = state.h[H_NODES_USED];
   const bestFit = state.links !== null;
-  const n = metadataWords(used, bestFit);
+  const n = metadataWords(used, bestFit, nodes);
   const out = new Uint8Array(n * 4 + bytes.length);
   const words = new Uint32Array(out.buffer, 0, n);
   words.set(state.h);
-  words.set(state.r.subarray(0, used * RECORD_WORDS), HEADER_WORDS);
-  if (bestFit)
-    words.set(state.links!.subarray(0, used * LINK_WORDS), HEADER_WORDS + used * RECORD_WORDS);
+  let at = HEADER_WORDS;
+  words.set(state.r.subarray(0, used * RECORD_WORDS), at);
+  at += used * RECORD_WORDS;
+  if (bestFit) {
+    words.set(state.links!.subarray(0, used * LINK_WORDS), at);
+    at += used * LINK_WORDS;
+  }
+  words.set(state.n.subarray(0, nodes * NODE_WORDS), at);
   words[H_RECORD_CAPACITY] = used;
+  words[H_NODE_CAPACITY] = nodes;
   words.fill(0, H_LOCK, HEADER_WORDS); // a lock is held by a process, not by the data
   words[H_CHECKSUM] = 0;
   words[H_CHECKSUM] = checksum(words);
@@ -85,8 +99,10 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   }
   const used = header[H_RECORDS_USED];
   if (used < 2 || used > MAX_RECORDS) return `record count ${used} is out of range`;
+  const nodes = header[H_NODES_USED];
+  if (nodes < 2 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
   const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
-  const n = metadataWords(used, bestFit);
+  const n = metadataWords(used, bestFit, nodes);
   const expected = n * 4 + header[H_CAPACITY];
   if (snapshot.length !== expected) {
     return snapshot.length < expected
@@ -94,6 +110,7 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
       : `${snapshot.length - expected} bytes more than the header describes`;
   }
   if (header[H_RECORD_CAPACITY] !== used) return 'record capacity does not match the record count';
+  if (header[H_NODE_CAPACITY] !== nodes) return 'node capacity does not match the node count';
   const words = wordsOf(snapshot, n);
   const stored = words[H_CHECKSUM];
   words[H_CHECKSUM] = 0;
@@ -101,7 +118,7 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   for (let i = H_LOCK; i < HEADER_WORDS; i++) {
     if (words[i] !== 0) return 'reserved header words are not zero';
   }
-  const state = HeapState.fromWords(words, used, bestFit, used + Math.ceil(used / 8));
+  const state = HeapState.fromWords(words, used, bestFit, nodes);
   return { state, bytes: snapshot.subarray(n * 4) };
 }
 
