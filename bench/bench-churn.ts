@@ -275,7 +275,7 @@ export function benchChurn(): Section {
     '',
     '### Metadata per live block in the churn states (benchmark 6)',
     '',
-    'Ours keeps one 28-byte record per live block and nothing per free block (each record hosts the gap after its block), plus a 128-byte header, in one buffer that grows by about an eighth at a time; the figures are the whole buffer as allocated. @thi.ng/malloc keeps an 8-byte header in front of every block inside the heap.',
+    'Ours keeps one 20-byte record per live block and no record per free block (a gap is implied by where the next block starts), the gaps in the nodes of a B+tree (leaves of 48 gaps, 8 bytes each, in 392-byte nodes), and a 160-byte header, in one buffer that grows by about an eighth at a time; the figures are the whole buffer as allocated. @thi.ng/malloc keeps an 8-byte header in front of every block inside the heap.',
     '',
     metaTable,
     '',

@@ -244,7 +244,7 @@ export function benchCompaction(): Section {
     '',
     table,
     '',
-    'Ours copies each run of adjacent moved blocks (all moving by the same distance) with one `copyWithin`, so it makes fewer calls than the per-block floor; its remaining cost over the floor is bookkeeping per block (walking the address list, rewriting offsets and links, recycling free records, rebuilding the free index).',
+    'Ours copies each run of adjacent moved blocks (all moving by the same distance) with one `copyWithin`, so it makes fewer calls than the per-block floor; its remaining cost over the floor is bookkeeping per block (walking the address-ordered list, rewriting offsets) and rebuilding the gap index once at the end.',
   ].join('\n');
   return { title: '3. Compaction', markdown, targets };
 }

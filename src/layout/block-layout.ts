@@ -488,8 +488,7 @@ export class BlockLayout {
     if (live !== h[H_LIVE]) return `${live} live blocks, counter says ${h[H_LIVE]}`;
     if (live > h[H_MAX_BLOCKS]) return `${live} live blocks, more than maxBlocks`;
     if (pinned !== h[H_PINNED]) return `${pinned} pinned blocks, counter says ${h[H_PINNED]}`;
-    if (gapHosts.length !== h[H_GAPS])
-      return `${gapHosts.length} gaps, counter says ${h[H_GAPS]}`;
+    if (gapHosts.length !== h[H_GAPS]) return `${gapHosts.length} gaps, counter says ${h[H_GAPS]}`;
     if (h[H_PEAK] < h[H_USED] || h[H_PEAK] > capacity) return 'peak is out of range';
 
     // Unused records: a FIFO queue of records that are neither live nor in the list.

@@ -62,6 +62,21 @@ function move(t: Uint32Array, at: number, from: number, to: number): void {
   }
 }
 
+/** Entries in the node at base `b`. */
+function t0count(t: Uint32Array, b: number): number {
+  return t[b + COUNT];
+}
+
+/** The largest of t[from, from + count), 0 when count is 0. */
+function maxOf(t: Uint32Array, from: number, count: number): number {
+  let m = 0;
+  for (let j = from, end = from + count; j < end; j++) {
+    const v = t[j];
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
 /** Copies src[from, to) to dst at `at` (no views made: the hot paths allocate nothing). */
 function copy(dst: Uint32Array, at: number, src: Uint32Array, from: number, to: number): void {
   for (let i = from; i < to; i++) dst[at++] = src[i];
@@ -116,41 +131,36 @@ export class GapIndex {
     const last = h[H_GAP_HEIGHT] - 1;
     let b = h[H_GAP_ROOT] * NODE_WORDS;
     for (let lv = 0; lv < last; lv++) {
-      const c = t[b + COUNT];
-      let i = 0;
-      while (i < c - 1 && t[b + MAXES + i] < n) i++;
+      // The first child whose maximum holds n (the maxima say one does).
+      const first = b + MAXES;
+      const end = first + t[b + COUNT] - 1;
+      let k = first;
+      while (k < end && t[k] < n) k++;
       this.at[lv] = b;
-      this.slot[lv] = i;
-      b = t[b + KIDS + i] * NODE_WORDS;
+      this.slot[lv] = k - first;
+      b = t[k - MAXES + KIDS] * NODE_WORDS;
     }
-    const c = t[b + COUNT];
-    let j = 0;
-    while (j < c - 1 && t[b + SIZES + j] < n) j++;
+    const first = b + SIZES;
+    const end = first + t[b + COUNT] - 1;
+    let k = first;
+    while (k < end && t[k] < n) k++;
     this.at[last] = b;
-    this.slot[last] = j;
-    return t[b + HOSTS + j];
+    this.slot[last] = k - first;
+    return t[k - SIZES + HOSTS];
   }
 
   /** Leaves the cursor on the gap of host `p`, which starts at `key`. O(log F). */
   locate(p: number, key: number): void {
     const t = this.state.n;
-    const h = this.state.h;
-    const last = h[H_GAP_HEIGHT] - 1;
-    let b = h[H_GAP_ROOT] * NODE_WORDS;
-    for (let lv = 0; lv < last; lv++) {
-      const c = t[b + COUNT];
-      let i = 1;
-      while (i < c && t[b + KEYS + i] <= key) i++;
-      this.at[lv] = b;
-      this.slot[lv] = i - 1;
-      b = t[b + KIDS + i - 1] * NODE_WORDS;
-    }
-    const c = t[b + COUNT];
-    let j = 0;
-    while (j < c && t[b + HOSTS + j] !== p) j++;
-    if (j === c) throw new Error(`internal: no gap at ${key} in the gap index`);
+    const last = this.state.h[H_GAP_HEIGHT] - 1;
+    const b = this.descend(key, last);
+    const first = b + HOSTS;
+    const end = first + t[b + COUNT];
+    let k = first;
+    while (k < end && t[k] !== p) k++;
+    if (k === end) throw new Error(`internal: no gap at ${key} in the gap index`);
     this.at[last] = b;
-    this.slot[last] = j;
+    this.slot[last] = k - first;
   }
 
   /** Size of the gap under the cursor. */
@@ -210,15 +220,7 @@ export class GapIndex {
     const r = this.state.r;
     let t = this.state.n;
     const leaf = h[H_GAP_HEIGHT] - 1;
-    let b = h[H_GAP_ROOT] * NODE_WORDS;
-    for (let lv = 0; lv < leaf; lv++) {
-      const c = t[b + COUNT];
-      let i = 1;
-      while (i < c && t[b + KEYS + i] <= key) i++;
-      this.at[lv] = b;
-      this.slot[lv] = i - 1;
-      b = t[b + KIDS + i - 1] * NODE_WORDS;
-    }
+    const b = this.descend(key, leaf);
     const c = t[b + COUNT];
     // The first entry that starts after key: a binary search reading the hosts' records.
     let lo = 0;
@@ -416,6 +418,29 @@ export class GapIndex {
     return undefined;
   }
 
+  /**
+   * Descends to the leaf where a gap starting at `key` is or belongs, keeping the path in the
+   * cursor; returns the leaf's base. Binary search on each inner node's first keys.
+   */
+  private descend(key: number, leaf: number): number {
+    const t = this.state.n;
+    let b = this.state.h[H_GAP_ROOT] * NODE_WORDS;
+    for (let lv = 0; lv < leaf; lv++) {
+      // The last child whose first key is at most `key` (the first child when none is).
+      let i = 0;
+      let n = t[b + COUNT];
+      while (n > 1) {
+        const half = n >>> 1;
+        if (t[b + KEYS + i + half] <= key) i += half;
+        n -= half;
+      }
+      this.at[lv] = b;
+      this.slot[lv] = i;
+      b = t[b + KIDS + i] * NODE_WORDS;
+    }
+    return b;
+  }
+
   /** A value `v` now lies under the node at level `lv`: raises the maxima above it. */
   private grown(lv: number, v: number): void {
     const t = this.state.n;
@@ -458,17 +483,11 @@ export class GapIndex {
   }
 
   private leafMax(b: number): number {
-    const t = this.state.n;
-    let m = 0;
-    for (let j = b + SIZES, end = j + t[b + COUNT]; j < end; j++) if (t[j] > m) m = t[j];
-    return m;
+    return maxOf(this.state.n, b + SIZES, t0count(this.state.n, b));
   }
 
   private innerMax(b: number): number {
-    const t = this.state.n;
-    let m = 0;
-    for (let j = b + MAXES, end = j + t[b + COUNT]; j < end; j++) if (t[j] > m) m = t[j];
-    return m;
+    return maxOf(this.state.n, b + MAXES, t0count(this.state.n, b));
   }
 
   /** Writes scratch leaf entries [from, from + count) (of `n` in scratch) into leaf `b`. */
