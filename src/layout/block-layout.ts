@@ -228,10 +228,13 @@ export class BlockLayout {
     if (after > 0) {
       index.locate(p, end);
       if (before > 0) {
-        index.remove();
+        // Both gaps join: in one leaf when they share one (the usual case), else remove and grow.
+        if (!index.joinPrevious(pred, before + occupied + after)) {
+          index.remove();
+          index.locate(pred, predEnd);
+          index.set(pred, predEnd, before + occupied + after);
+        }
         this.state.h[H_GAPS]--;
-        index.locate(pred, predEnd);
-        index.set(pred, predEnd, before + occupied + after);
         sizes?.remove(pred);
       } else {
         index.set(pred, predEnd, occupied + after);

@@ -192,6 +192,25 @@ export class GapIndex {
     if (j === 0) this.firstKey(leaf, key);
   }
 
+  /**
+   * When the gap before the one under the cursor is in the same leaf and hosted by `p`: gives
+   * it `size` bytes, removes the one under the cursor (two gaps joined, when the block between
+   * them goes) and returns true. Else changes nothing and returns false. O(log F).
+   */
+  joinPrevious(p: number, size: number): boolean {
+    const t = this.state.n;
+    const leaf = this.state.h[H_GAP_HEIGHT] - 1;
+    const b = this.at[leaf];
+    const j = this.slot[leaf];
+    if (j === 0 || t[b + HOSTS + j - 1] !== p) return false;
+    if (size > t[b + SIZES + j - 1]) {
+      t[b + SIZES + j - 1] = size;
+      this.grown(leaf, size);
+    }
+    this.remove();
+    return true;
+  }
+
   /** Removes the gap under the cursor. O(log F). */
   remove(): void {
     const t = this.state.n;
