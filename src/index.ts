@@ -1,4 +1,5 @@
 export type {
+  AttachOptions,
   BlockInfo,
   BlockMove,
   CompactOptions,
@@ -8,6 +9,7 @@ export type {
   MemoryManagerOptions,
   MoveListener,
   PlacementStrategy,
+  SharedHeap,
   TypedArrayConstructor,
 } from './api/types.js';
 export { MemoryManager } from './api/memory-manager.js';

@@ -2,18 +2,30 @@
 // from a snapshot that passed every check.
 import { MemoryManagerError, argTypeError, describe } from '../core/errors.js';
 import { BlockLayout } from '../layout/block-layout.js';
-import { H_CAPACITY } from '../memory/format.js';
+import {
+  FLAG_BEST_FIT,
+  HEADER_WORDS,
+  H_CAPACITY,
+  H_FLAGS,
+  H_MAGIC,
+  H_VERSION,
+  MAGIC,
+  VERSION,
+} from '../memory/format.js';
+import { HeapState } from '../memory/heap-state.js';
 import { ManagedMemory } from '../memory/managed-memory.js';
 import { decodeSnapshot } from '../memory/snapshot.js';
-import { isUint8Array, plainBytes } from './arguments.js';
-import { parseOptions } from './options.js';
-import type { MemoryManagerOptions } from './types.js';
+import { isUint8Array, plainBytes, readOptions } from './arguments.js';
+import { DEFAULT_LOCK_TIMEOUT, parseOptions, readLockTimeout } from './options.js';
+import type { MemoryManagerOptions, SharedHeap } from './types.js';
 
 /** A layout and its bytes, ready to be a heap. Not exported from the package. */
 export class HeapParts {
   constructor(
     readonly layout: BlockLayout,
     readonly memory: ManagedMemory,
+    /** Milliseconds a wait for a shared heap's lock may last. */
+    readonly lockTimeout = DEFAULT_LOCK_TIMEOUT,
   ) {}
 }
 
@@ -21,8 +33,90 @@ export class HeapParts {
 export function createParts(options: number | MemoryManagerOptions): HeapParts {
   const s = parseOptions(options);
   const slice = Math.min(s.compactSliceBytes ?? 0, 2 ** 32 - 1); // more than the capacity is one slice
-  const layout = BlockLayout.create(s.memory.capacity, s.align, s.flags, slice, s.maxBlocks);
-  return new HeapParts(layout, s.memory);
+  const layout = BlockLayout.create(
+    s.memory.capacity,
+    s.align,
+    s.flags,
+    slice,
+    s.maxBlocks,
+    s.shared,
+  );
+  return new HeapParts(layout, s.memory, s.lockTimeout);
+}
+
+/** The description of a shared heap (`mm.shared`), for `MemoryManager.from`. */
+export function describeShared(layout: BlockLayout, memory: ManagedMemory): SharedHeap {
+  const bytes = memory.current() ?? new Uint8Array(0);
+  return Object.freeze({
+    kind: 'handle-heap',
+    version: VERSION,
+    state: layout.state.buffer as SharedArrayBuffer,
+    memory: bytes.buffer as SharedArrayBuffer,
+    byteOffset: bytes.byteOffset,
+    byteLength: memory.capacity,
+  });
+}
+
+/**
+ * The parts of a shared heap another manager made, from its description: the same state and
+ * bytes, not a copy.
+ * @throws TypeError `ERR_INVALID_ARG_TYPE` for anything but such a description,
+ *   `ERR_INVALID_ARG_VALUE` when its magic, version or sizes do not match; RangeError for a
+ *   bad `lockTimeout`.
+ */
+export function attachParts(shared: unknown, options: unknown): HeapParts {
+  const notOne = (): TypeError =>
+    argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "shared" argument must be a shared heap's description (mm.shared). Received ${describe(shared)}.`,
+    );
+  if (typeof shared !== 'object' || shared === null) throw notOne();
+  const d = readOptions('shared', shared, [
+    'kind',
+    'version',
+    'state',
+    'memory',
+    'byteOffset',
+    'byteLength',
+  ]) as Partial<SharedHeap>;
+  if (d.kind !== 'handle-heap' || !isShared(d.state) || !isShared(d.memory)) throw notOne();
+  let lockTimeout = DEFAULT_LOCK_TIMEOUT;
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) {
+      throw argTypeError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "options" argument must be an object. Received ${describe(options)}.`,
+      );
+    }
+    lockTimeout = readLockTimeout(readOptions('options', options, ['lockTimeout']).lockTimeout);
+  }
+  const wrong = (what: string): TypeError =>
+    argTypeError('ERR_INVALID_ARG_VALUE', `The shared heap's description is wrong: ${what}.`);
+  const state = d.state;
+  if (state.byteLength < HEADER_WORDS * 4) throw wrong('its state is shorter than a header');
+  const h = new Uint32Array(state, 0, HEADER_WORDS);
+  if (h[H_MAGIC] !== MAGIC) throw wrong('its state has a wrong magic number');
+  if (h[H_VERSION] !== VERSION || d.version !== VERSION) {
+    throw wrong(`format version ${h[H_VERSION]}, this version reads ${VERSION}`);
+  }
+  const { byteOffset, byteLength } = d;
+  if (
+    typeof byteOffset !== 'number' ||
+    typeof byteLength !== 'number' ||
+    !Number.isInteger(byteOffset) ||
+    byteOffset < 0 ||
+    byteLength !== h[H_CAPACITY] ||
+    byteOffset + byteLength > d.memory.byteLength
+  ) {
+    throw wrong('its byteOffset and byteLength do not fit its memory and capacity');
+  }
+  const layout = new BlockLayout(HeapState.attach(state, (h[H_FLAGS] & FLAG_BEST_FIT) !== 0));
+  const memory = new ManagedMemory(new Uint8Array(d.memory, byteOffset, byteLength));
+  return new HeapParts(layout, memory, lockTimeout);
+}
+
+function isShared(value: unknown): value is SharedArrayBuffer {
+  return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
 }
 
 /**

@@ -12,14 +12,16 @@ import type { PlacementStrategy } from '../layout/block-layout.js';
 import { handleOf, recordOf } from '../layout/handle-table.js';
 import { OFF, REQ, pinsOf } from '../layout/records.js';
 import { MutexLock, type HeapLock } from '../lock/lock.js';
-import { H_ALIGN } from '../memory/format.js';
+import { LOCK_WORDS, SharedLock } from '../lock/shared-lock.js';
+import { H_ALIGN, H_LOCK } from '../memory/format.js';
 import { encodeSnapshot } from '../memory/snapshot.js';
 import { checkIndex, checkSize, offsetOutside, rangeOutside, readBytes } from './arguments.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { MoveEvents } from './move-events.js';
-import { createParts, HeapParts, restoreParts } from './heap-parts.js';
+import { attachParts, createParts, describeShared, HeapParts, restoreParts } from './heap-parts.js';
 import { checkCompactOptions, readCompactOptions } from './options.js';
 import type {
+  AttachOptions,
   BlockInfo,
   CompactOptions,
   CompactResult,
@@ -27,6 +29,7 @@ import type {
   HeapStats,
   MemoryManagerOptions,
   MoveListener,
+  SharedHeap,
   TypedArrayConstructor,
 } from './types.js';
 import { typedView } from './views.js';
@@ -55,7 +58,9 @@ export class MemoryManager {
   /** The most live blocks the heap holds. */
   readonly maxBlocks: number;
   private readonly core: HeapCore;
-  private readonly lock: HeapLock = new MutexLock();
+  private readonly lock: HeapLock;
+  /** The cross-thread lock of a shared heap, or null. */
+  private readonly sharedLock: SharedLock | null;
   private readonly events: MoveEvents;
 
   /**
@@ -68,7 +73,12 @@ export class MemoryManager {
    */
   constructor(options: number | MemoryManagerOptions) {
     const parts: unknown = options;
-    const { layout, memory } = parts instanceof HeapParts ? parts : createParts(options);
+    const { layout, memory, lockTimeout } =
+      parts instanceof HeapParts ? parts : createParts(options);
+    this.sharedLock = layout.shared
+      ? new SharedLock(new Int32Array(layout.state.buffer, H_LOCK * 4, LOCK_WORDS), lockTimeout)
+      : null;
+    this.lock = this.sharedLock ?? new MutexLock();
     this.events = new MoveEvents(() => this.core.advanceEpoch());
     this.core = new HeapCore(layout, memory, this.events);
     const core = this.core;
@@ -90,7 +100,37 @@ export class MemoryManager {
    *   header or metadata, wrong magic, unknown version, a broken invariant).
    */
   static restore(snapshot: Uint8Array): MemoryManager {
-    return new MemoryManager(restoreParts(snapshot) as never);
+    return new MemoryManager(restoreParts(snapshot));
+  }
+
+  /**
+   * Attaches a shared heap from its description (`mm.shared`, posted from another thread, or
+   * in the same one): the same heap, not a copy. Every manager attached to it sees the others'
+   * allocations, frees, resizes, pins, compactions, stats and epoch, and handles are valid in
+   * all of them. O(1).
+   * @param options `lockTimeout`: how long a wait for the lock may last, in milliseconds
+   *   (default 5000).
+   * @throws TypeError `ERR_INVALID_ARG_TYPE` for anything but such a description,
+   *   `ERR_INVALID_ARG_VALUE` when its magic, version or sizes do not match; RangeError
+   *   `ERR_OUT_OF_RANGE` for a bad `lockTimeout`.
+   */
+  static from(shared: SharedHeap, options?: AttachOptions): MemoryManager {
+    return new MemoryManager(attachParts(shared, options));
+  }
+
+  /**
+   * The description of a shared heap, for `MemoryManager.from` in another thread (post it: it
+   * is structured-cloneable); undefined for a heap made without `shared: true`.
+   */
+  get shared(): SharedHeap | undefined {
+    return this.sharedLock === null
+      ? undefined
+      : describeShared(this.core.layout, this.core.memory);
+  }
+
+  /** Shared heaps: milliseconds a wait for the lock may last; undefined for an unshared heap. */
+  get lockTimeout(): number | undefined {
+    return this.sharedLock?.timeout;
   }
 
   /**
@@ -98,7 +138,7 @@ export class MemoryManager {
    * `MemoryManager.restore`. O(B + capacity). @throws MemoryManagerError `ERR_BUFFER_DETACHED`
    */
   save(): Uint8Array {
-    return encodeSnapshot(this.core.layout.state, this.core.begin());
+    return this.locked('save', () => encodeSnapshot(this.core.layout.state, this.core.begin()));
   }
 
   /**
@@ -108,7 +148,7 @@ export class MemoryManager {
    * @throws MemoryManagerError `ERR_BUFFER_DETACHED`
    */
   get bytes(): Uint8Array {
-    return this.core.begin();
+    return this.locked('bytes', () => this.core.begin());
   }
 
   /**
@@ -146,6 +186,8 @@ export class MemoryManager {
   /** `alloc` without waiting. @throws as `alloc` rejects, and HeapBusyError while an async call is pending. */
   allocSync(size: number): Handle {
     this.checkIdle('allocSync');
+    if (this.sharedLock !== null)
+      return this.sharedLock.runSync(() => this.allocNow(size), 'allocSync');
     return this.allocNow(size);
   }
 
@@ -162,7 +204,8 @@ export class MemoryManager {
   /** `free` without waiting. @throws as `free` rejects, and HeapBusyError while an async call is pending. */
   freeSync(handle: Handle): void {
     this.checkIdle('freeSync');
-    this.freeNow(handle);
+    if (this.sharedLock !== null) this.sharedLock.runSync(() => this.freeNow(handle), 'freeSync');
+    else this.freeNow(handle);
   }
 
   /**
@@ -180,7 +223,7 @@ export class MemoryManager {
   /** `resize` without waiting. @throws as `resize` rejects, and HeapBusyError while an async call is pending. */
   resizeSync(handle: Handle, size: number): void {
     this.checkIdle('resizeSync');
-    this.resizeNow(handle, size);
+    this.locked('resizeSync', () => this.resizeNow(handle, size));
   }
 
   /**
@@ -214,7 +257,7 @@ export class MemoryManager {
   /** `compact()` at once, in one piece. @throws HeapBusyError while an async call is pending. */
   compactSync(): CompactResult {
     this.checkIdle('compactSync');
-    return this.compactNow();
+    return this.locked('compactSync', () => this.compactNow());
   }
 
   /**
@@ -226,6 +269,12 @@ export class MemoryManager {
    *   when the range crosses the block's end.
    */
   read(handle: Handle, offset = 0, length?: number): Uint8Array {
+    if (this.sharedLock !== null)
+      return this.locked('read', () => this.readNow(handle, offset, length));
+    return this.readNow(handle, offset, length);
+  }
+
+  private readNow(handle: Handle, offset: number, length: number | undefined): Uint8Array {
     const heap = this.core.begin();
     const p = this.recordOrThrow(handle);
     const r = this.core.layout.state.r;
@@ -251,6 +300,11 @@ export class MemoryManager {
    *   not a byte value.
    */
   write(handle: Handle, data: Uint8Array | ArrayLike<number>, offset = 0): void {
+    if (this.sharedLock !== null) this.locked('write', () => this.writeNow(handle, data, offset));
+    else this.writeNow(handle, data, offset);
+  }
+
+  private writeNow(handle: Handle, data: Uint8Array | ArrayLike<number>, offset: number): void {
     this.core.begin();
     let p = this.recordOrThrow(handle);
     checkIndex('offset', offset);
@@ -282,6 +336,14 @@ export class MemoryManager {
   view(handle: Handle): Uint8Array;
   view<T extends ArrayBufferView>(handle: Handle, type: TypedArrayConstructor<T>): T;
   view<T extends ArrayBufferView>(handle: Handle, type?: TypedArrayConstructor<T>): T | Uint8Array {
+    if (this.sharedLock !== null) return this.locked('view', () => this.viewNow(handle, type));
+    return this.viewNow(handle, type);
+  }
+
+  private viewNow<T extends ArrayBufferView>(
+    handle: Handle,
+    type: TypedArrayConstructor<T> | undefined,
+  ): T | Uint8Array {
     const heap = this.core.begin();
     const p = this.recordOrThrow(handle);
     const r = this.core.layout.state.r;
@@ -295,6 +357,11 @@ export class MemoryManager {
    * @throws InvalidHandleError; MemoryManagerError `ERR_TOO_MANY_PINS` past 524,287 pins.
    */
   pin(handle: Handle): void {
+    if (this.sharedLock !== null) this.locked('pin', () => this.pinNow(handle));
+    else this.pinNow(handle);
+  }
+
+  private pinNow(handle: Handle): void {
     this.core.begin();
     if (!this.core.layout.pin(this.recordOrThrow(handle))) {
       throw new MemoryManagerError(
@@ -306,6 +373,11 @@ export class MemoryManager {
 
   /** Removes one pin. O(1). @throws InvalidHandleError; MemoryManagerError `ERR_NOT_PINNED` when it holds none. */
   unpin(handle: Handle): void {
+    if (this.sharedLock !== null) this.locked('unpin', () => this.unpinNow(handle));
+    else this.unpinNow(handle);
+  }
+
+  private unpinNow(handle: Handle): void {
     this.core.begin();
     if (!this.core.layout.unpin(this.recordOrThrow(handle))) {
       throw new MemoryManagerError('ERR_NOT_PINNED', `Block ${handle} is not pinned.`);
@@ -314,6 +386,12 @@ export class MemoryManager {
 
   /** True when the block holds at least one pin. O(1). @throws InvalidHandleError */
   isPinned(handle: Handle): boolean {
+    if (this.sharedLock !== null) {
+      return this.locked(
+        'isPinned',
+        () => pinsOf(this.core.layout.state.r, this.recordOrThrow(handle)) > 0,
+      );
+    }
     return pinsOf(this.core.layout.state.r, this.recordOrThrow(handle)) > 0;
   }
 
@@ -339,11 +417,23 @@ export class MemoryManager {
 
   /** The size that was asked for. O(1). @throws InvalidHandleError */
   sizeOf(handle: Handle): number {
+    if (this.sharedLock !== null) {
+      return this.locked(
+        'sizeOf',
+        () => this.core.layout.state.r[this.recordOrThrow(handle) + REQ],
+      );
+    }
     return this.core.layout.state.r[this.recordOrThrow(handle) + REQ];
   }
 
   /** The block's current offset in the heap; it changes when the block moves. O(1). @throws InvalidHandleError */
   offsetOf(handle: Handle): number {
+    if (this.sharedLock !== null) {
+      return this.locked(
+        'offsetOf',
+        () => this.core.layout.state.r[this.recordOrThrow(handle) + OFF],
+      );
+    }
     return this.core.layout.state.r[this.recordOrThrow(handle) + OFF];
   }
 
@@ -353,11 +443,18 @@ export class MemoryManager {
    * with its heap.
    */
   has(handle: Handle): boolean {
+    if (this.sharedLock !== null) {
+      return this.locked('has', () => recordOf(this.core.layout.records, handle) !== 0);
+    }
     return recordOf(this.core.layout.records, handle) !== 0;
   }
 
   /** The live blocks in address order, as a snapshot array. O(B). */
   blocks(): BlockInfo[] {
+    return this.locked('blocks', () => this.blocksNow());
+  }
+
+  private blocksNow(): BlockInfo[] {
     const r = this.core.layout.state.r;
     return this.core
       .liveRecords()
@@ -366,7 +463,7 @@ export class MemoryManager {
 
   /** The heap's counters. O(1). */
   stats(): HeapStats {
-    return this.core.stats();
+    return this.locked('stats', () => this.core.stats());
   }
 
   /**
@@ -376,7 +473,10 @@ export class MemoryManager {
    * @throws MemoryManagerError `ERR_HEAP_CORRUPTED` naming the first broken invariant.
    */
   validate(): void {
-    const problem = this.core.layout.check();
+    const problem = this.locked('validate', () => {
+      this.core.layout.begin();
+      return this.core.layout.check();
+    });
     if (problem !== undefined) {
       throw new MemoryManagerError('ERR_HEAP_CORRUPTED', `Heap invariant broken: ${problem}.`);
     }
@@ -425,6 +525,7 @@ export class MemoryManager {
     const c = core.startCompaction(core.begin());
     for (;;) {
       core.compactSlice(c, core.begin(), sliceBytes); // the memory may be replaced between slices
+      this.lock.beat(); // progress, for Workers waiting on a shared heap's lock
       if (c.done) break;
       await yieldToEventLoop();
       abort?.throwIfAborted();
@@ -440,5 +541,21 @@ export class MemoryManager {
 
   private checkIdle(method: string): void {
     if (this.lock.busy) throw new HeapBusyError(method);
+  }
+
+  /**
+   * Runs `task` at once on an unshared heap; on a shared one under the cross-thread lock (or
+   * at once while this manager holds it, between the slices of its own compaction). A shared
+   * heap refuses while this manager's own async call waits for the lock: waiting here would
+   * block the thread that call needs.
+   */
+  private locked<T>(method: string, task: () => T): T {
+    const lock = this.sharedLock;
+    if (lock === null) return task();
+    if (!lock.held && lock.busy) throw new HeapBusyError(method);
+    return lock.runSync(() => {
+      this.core.layout.begin(); // follow what other threads changed
+      return task();
+    }, method);
   }
 }

@@ -28,6 +28,10 @@ export interface HeapSettings {
   flags: number;
   compactSliceBytes: number | undefined;
   maxBlocks: number;
+  /** State in shared memory. */
+  shared: boolean;
+  /** Milliseconds a wait for a shared heap's lock may last. */
+  lockTimeout: number;
 }
 
 const OPTION_NAMES = [
@@ -40,6 +44,8 @@ const OPTION_NAMES = [
   'compactSliceBytes',
   'scramble',
   'maxBlocks',
+  'shared',
+  'lockTimeout',
 ];
 const DEFAULT_ALIGN = 8;
 const MAX_ALIGN = 2 ** 30;
@@ -81,14 +87,27 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
       `The value of "maxBlocks" is out of range. It must be at most ${MAX_LIVE_BLOCKS}. Received ${maxBlocks}.`,
     );
   }
+  checkOptionalBoolean('shared', o.shared);
+  const shared = o.shared ?? false;
+  const lockTimeout = readLockTimeout(o.lockTimeout);
   if ((o.size === undefined) === (o.buffer === undefined)) {
     throw argTypeError(
       'ERR_INVALID_ARG_VALUE',
       'Give exactly one of the "size" and "buffer" options.',
     );
   }
+  const memory =
+    o.size !== undefined ? newMemory(o.size, align, shared) : givenMemory(o.buffer, align);
+  if (shared && !memory.shared) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_VALUE',
+      'The "shared" option needs a "buffer" in shared memory: a SharedArrayBuffer or a Uint8Array over one.',
+    );
+  }
   return {
-    memory: o.size !== undefined ? newMemory(o.size, align) : givenMemory(o.buffer, align),
+    memory,
+    shared,
+    lockTimeout,
     align,
     flags:
       ((o.autoCompact ?? true) ? FLAG_AUTO_COMPACT : 0) |
@@ -100,14 +119,32 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   };
 }
 
-function newMemory(size: unknown, align: number): ManagedMemory {
+function newMemory(size: unknown, align: number, shared: boolean): ManagedMemory {
   checkSize('size', size);
   if (size > MAX_BYTES) {
     throw outOfRangeError(
       `The value of "size" is out of range. It must be at most ${MAX_BYTES}. Received ${size}.`,
     );
   }
-  return new ManagedMemory(new Uint8Array(atLeastOneBlock(size - (size % align), align)));
+  const length = atLeastOneBlock(size - (size % align), align);
+  return new ManagedMemory(
+    shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length),
+  );
+}
+
+/** Default wait for a shared heap's lock, milliseconds. */
+export const DEFAULT_LOCK_TIMEOUT = 5000;
+
+/** Reads a `lockTimeout` option: milliseconds, a number from 0 to 2^31 - 1. */
+export function readLockTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_LOCK_TIMEOUT;
+  checkNumber('lockTimeout', value);
+  if (!(value >= 0 && value <= 2 ** 31 - 1)) {
+    throw outOfRangeError(
+      `The value of "lockTimeout" is out of range. It must be from 0 to ${2 ** 31 - 1} milliseconds. Received ${value}.`,
+    );
+  }
+  return value;
 }
 
 /** The memory of the `buffer` option, as a plain Uint8Array of a multiple of `align` bytes. */

@@ -44,9 +44,43 @@ export interface MemoryManagerOptions {
   scramble?: boolean;
   /**
    * The most live blocks the heap holds; an allocation past it throws `ERR_TOO_MANY_BLOCKS`.
-   * Default and maximum 2^27 - 2.
+   * Default and maximum 2^28 - 4. A shared heap may hold fewer: its state buffer reserves at
+   * most 1 GiB (read the effective figure from `mm.maxBlocks`).
    */
   maxBlocks?: number;
+  /**
+   * Put every byte of the heap's state in SharedArrayBuffers, so Workers can attach the same
+   * heap with `MemoryManager.from(mm.shared)`. With `size`, the bytes go into a new
+   * SharedArrayBuffer; with `buffer`, it must be a SharedArrayBuffer or a Uint8Array over one.
+   * Default false.
+   */
+  shared?: boolean;
+  /** Shared heaps: how long a wait for the lock may last, in milliseconds (see `from`). Default 5000. */
+  lockTimeout?: number;
+}
+
+/**
+ * What `mm.shared` gives and `MemoryManager.from` takes: a structured-cloneable description of
+ * a shared heap (post it to a Worker). Attaching it makes the same heap, not a copy.
+ */
+export interface SharedHeap {
+  readonly kind: 'handle-heap';
+  /** Format version of the state. */
+  readonly version: number;
+  /** The heap's state: header, records, links, index nodes, and the lock words. */
+  readonly state: SharedArrayBuffer;
+  /** The memory holding the managed bytes. */
+  readonly memory: SharedArrayBuffer;
+  /** Where in `memory` the managed bytes start. */
+  readonly byteOffset: number;
+  /** Bytes managed (the heap's capacity). */
+  readonly byteLength: number;
+}
+
+/** Options of `MemoryManager.from(shared, options)`. */
+export interface AttachOptions {
+  /** How long a wait for the lock may last, in milliseconds. Default 5000. */
+  lockTimeout?: number;
 }
 
 /** A live block, as listed by `blocks()`. */

@@ -74,10 +74,12 @@ export class InvalidHandleError extends MemoryManagerError {
 export class HeapBusyError extends MemoryManagerError {
   declare readonly code: 'ERR_HEAP_BUSY';
 
-  constructor(method: string) {
+  constructor(method: string, why?: string) {
     super(
       'ERR_HEAP_BUSY',
-      `${method}() cannot run while an async alloc/free/resize/compact is pending; await it or use the async method.`,
+      why === undefined
+        ? `${method}() cannot run while an async alloc/free/resize/compact is pending; await it or use the async method.`
+        : `${method}() cannot run: ${why}.`,
     );
     this.name = 'HeapBusyError';
   }

@@ -233,7 +233,7 @@ export class HeapCore {
     }
     if (this.zeroFill && size > oldSize) {
       const off = layout.state.r[p + OFF];
-      heap.fill(0, off + oldSize, off + size);
+      this.memory.zero(heap, off + oldSize, off + size);
     }
     this.finish(undefined);
   }
@@ -322,7 +322,7 @@ export class HeapCore {
     const r = this.layout.state.r;
     if (this.zeroFill) {
       const off = r[p + OFF];
-      heap.fill(0, off, off + size);
+      this.memory.zero(heap, off, off + size);
     }
     return this.finish(handleOf(r, p));
   }

@@ -31,7 +31,7 @@ import {
   MAGIC,
   VERSION,
 } from '../memory/format.js';
-import { HeapState } from '../memory/heap-state.js';
+import { HeapState, bytesFor } from '../memory/heap-state.js';
 import { GapIndex } from './gap-index.js';
 import {
   BlockRecords,
@@ -62,6 +62,9 @@ export type PlacementStrategy = 'first-fit' | 'best-fit';
  */
 export const MAX_LIVE_BLOCKS = MAX_RECORDS - 4;
 
+/** Largest state buffer a shared heap reserves (bytes): its maxByteLength. */
+export const MAX_SHARED_STATE = 2 ** 30;
+
 export class BlockLayout {
   readonly state: HeapState;
   readonly records: BlockRecords;
@@ -73,6 +76,8 @@ export class BlockLayout {
   readonly capacity: number;
   /** Alignment minus one. */
   readonly mask: number;
+  /** True when the state is in shared memory that other threads may change between operations. */
+  readonly shared: boolean;
 
   /** A layout over `state`, fresh from `create` or restored. */
   constructor(state: HeapState) {
@@ -82,6 +87,7 @@ export class BlockLayout {
     this.sizes = state.links !== null ? new SizeIndex(state) : null;
     this.capacity = state.h[H_CAPACITY];
     this.mask = state.h[H_ALIGN] - 1;
+    this.shared = state.shared;
   }
 
   /** A new, empty heap's state: the header's settings, and the sentinel in front of one gap of everything. */
@@ -91,9 +97,26 @@ export class BlockLayout {
     flags: number,
     sliceBytes: number,
     maxBlocks: number,
+    shared = false,
   ): BlockLayout {
     const bestFit = (flags & FLAG_BEST_FIT) !== 0;
-    const state = HeapState.create(64, bestFit);
+    let state: HeapState;
+    if (shared) {
+      // A shared state grows in place up to a size fixed now: room for every block the heap
+      // can hold (no more than capacity / align, nor maxBlocks) and their index nodes, within
+      // MAX_SHARED_STATE; maxBlocks comes down to what that room holds.
+      const most = Math.min(maxBlocks, Math.floor(capacity / align));
+      const fits = (blocks: number): number =>
+        bytesFor({ records: blocks + 4, nodes: Math.ceil((blocks + 4) / 10) + 64 }, bestFit);
+      let blocks = most;
+      if (fits(blocks) > MAX_SHARED_STATE) {
+        blocks = Math.floor((most * MAX_SHARED_STATE) / fits(most)) - 64;
+      }
+      maxBlocks = Math.max(1, blocks);
+      state = HeapState.createShared(64, bestFit, fits(maxBlocks));
+    } else {
+      state = HeapState.create(64, bestFit);
+    }
     const h = state.h;
     h[H_MAGIC] = MAGIC;
     h[H_VERSION] = VERSION;
@@ -141,8 +164,13 @@ export class BlockLayout {
     return this.gapIndex.largest;
   }
 
-  /** Starts an operation. The per-thread state (the index cursor) is set by each search anyway. */
-  begin(): void {}
+  /**
+   * Starts an operation: follows growth another thread made to a shared state. The per-thread
+   * state (the index cursor) is set by each search anyway. O(1).
+   */
+  begin(): void {
+    if (this.shared) this.state.follow();
+  }
 
   /** Bytes record `p` occupies: its requested size rounded up to the alignment. */
   occupied(p: number): number {

@@ -10,6 +10,8 @@ export interface HeapLock {
   run<T>(task: () => T): Promise<T>;
   /** Runs an asynchronous task, holding the lock until its promise settles. */
   runAsync<T>(task: () => Promise<T>): Promise<T>;
+  /** Marks progress while a long task holds the lock (each compaction slice). */
+  beat(): void;
 }
 
 export class MutexLock implements HeapLock {
@@ -38,6 +40,8 @@ export class MutexLock implements HeapLock {
     }
     return this.runAsync(() => Promise.resolve().then(task));
   }
+
+  beat(): void {}
 
   private readonly settle = (): void => {
     this.pending--;

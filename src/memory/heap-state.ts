@@ -21,7 +21,8 @@ interface Room {
 }
 
 export class HeapState {
-  buffer: ArrayBuffer;
+  /** The state's memory; for a shared heap a growable SharedArrayBuffer, grown in place. */
+  buffer: ArrayBuffer | SharedArrayBuffer;
   /** The header slots. */
   h: Uint32Array;
   /** The records, RECORD_WORDS words each. */
@@ -31,9 +32,18 @@ export class HeapState {
   /** The gap index's nodes, NODE_WORDS words each. */
   n: Uint32Array;
 
-  private constructor(buffer: ArrayBuffer, room: Room, withLinks: boolean) {
+  private constructor(buffer: ArrayBuffer | SharedArrayBuffer, room: Room, withLinks: boolean) {
     this.buffer = buffer;
     this.h = new Uint32Array(buffer, 0, HEADER_WORDS);
+    this.r = this.links = this.n = this.h; // set by views()
+    this.views(room, withLinks);
+    this.h[H_RECORD_CAPACITY] = room.records;
+    this.h[H_NODE_CAPACITY] = room.nodes;
+  }
+
+  /** (Re)makes the region views for `room`. */
+  private views(room: Room, withLinks: boolean): void {
+    const buffer = this.buffer;
     let at = HEADER_WORDS;
     this.r = new Uint32Array(buffer, at * 4, room.records * RECORD_WORDS);
     at += room.records * RECORD_WORDS;
@@ -43,8 +53,49 @@ export class HeapState {
       at += room.records * LINK_WORDS;
     }
     this.n = new Uint32Array(buffer, at * 4, room.nodes * NODE_WORDS);
-    this.h[H_RECORD_CAPACITY] = room.records;
-    this.h[H_NODE_CAPACITY] = room.nodes;
+  }
+
+  /** True when the state lives in a SharedArrayBuffer that other threads may attach. */
+  get shared(): boolean {
+    return !(this.buffer instanceof ArrayBuffer);
+  }
+
+  /**
+   * A zeroed state in a growable SharedArrayBuffer that can grow up to `maxBytes`, with room
+   * for `records` records.
+   */
+  static createShared(records: number, withLinks: boolean, maxBytes: number): HeapState {
+    const room = { records: Math.max(MIN_RECORDS, records), nodes: MIN_NODES };
+    const bytes = bytesFor(room, withLinks);
+    const buffer = new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, maxBytes) });
+    return new HeapState(buffer, room, withLinks);
+  }
+
+  /** The state of an existing shared buffer (another thread's heap), its views from its header. */
+  static attach(buffer: SharedArrayBuffer, withLinks: boolean): HeapState {
+    const h = new Uint32Array(buffer, 0, HEADER_WORDS);
+    const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
+    return new HeapState(buffer, room, withLinks);
+  }
+
+  /**
+   * Follows growth made by another thread (shared states only): when the header's capacities
+   * differ from this thread's views, the views are made again. Call at the start of every
+   * operation, under the lock. O(1).
+   */
+  follow(): void {
+    const h = this.h;
+    if (
+      h[H_RECORD_CAPACITY] * RECORD_WORDS !== this.r.length ||
+      h[H_NODE_CAPACITY] * NODE_WORDS !== this.n.length
+    ) {
+      this.views({ records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] }, this.links !== null);
+    }
+  }
+
+  /** Largest state a shared buffer can grow to. */
+  get maxBytes(): number {
+    return this.buffer instanceof ArrayBuffer ? Infinity : this.buffer.maxByteLength;
   }
 
   /** A zeroed state with room for `records` records and `nodes` nodes. */
@@ -85,10 +136,13 @@ export class HeapState {
     this.replace({ records: this.capacity, nodes: Math.max(nodes, old + Math.ceil(old / 8)) });
   }
 
-  /** An independent copy. O(state). */
+  /** An independent, unshared copy. O(state). */
   clone(): HeapState {
     const room = { records: this.capacity, nodes: this.nodeCapacity };
-    return new HeapState(this.buffer.slice(0), room, this.links !== null);
+    const bytes = bytesFor(room, this.links !== null);
+    const copy = new ArrayBuffer(bytes);
+    new Uint8Array(copy).set(new Uint8Array(this.buffer, 0, bytes));
+    return new HeapState(copy, room, this.links !== null);
   }
 
   /**
@@ -113,6 +167,10 @@ export class HeapState {
   }
 
   private replace(room: Room): void {
+    if (!(this.buffer instanceof ArrayBuffer)) {
+      this.growInPlace(room);
+      return;
+    }
     const grown = new HeapState(
       new ArrayBuffer(bytesFor(room, this.links !== null)),
       room,
@@ -130,10 +188,39 @@ export class HeapState {
     this.links = grown.links;
     this.n = grown.n;
   }
+
+  /**
+   * Grows a shared buffer in place (other threads keep the same buffer and follow), moving the
+   * regions after the records up to their new places, later regions first. O(state).
+   * @throws RangeError when the buffer cannot grow that far (its maxByteLength).
+   */
+  private growInPlace(room: Room): void {
+    const buffer = this.buffer as SharedArrayBuffer;
+    const withLinks = this.links !== null;
+    const bytes = bytesFor(room, withLinks);
+    if (bytes > buffer.maxByteLength) throw new RangeError('internal: shared state is full');
+    const oldRecords = this.capacity;
+    const oldNodes = this.nodeCapacity;
+    buffer.grow(bytes);
+    const all = new Uint32Array(buffer);
+    const oldLinksAt = HEADER_WORDS + oldRecords * RECORD_WORDS;
+    const oldNodesAt = oldLinksAt + (withLinks ? oldRecords * LINK_WORDS : 0);
+    const linksAt = HEADER_WORDS + room.records * RECORD_WORDS;
+    const nodesAt = linksAt + (withLinks ? room.records * LINK_WORDS : 0);
+    all.copyWithin(nodesAt, oldNodesAt, oldNodesAt + oldNodes * NODE_WORDS);
+    if (withLinks) all.copyWithin(linksAt, oldLinksAt, oldLinksAt + oldRecords * LINK_WORDS);
+    // What the moves uncovered is new room: zero it.
+    all.fill(0, oldLinksAt, linksAt);
+    if (withLinks) all.fill(0, linksAt + oldRecords * LINK_WORDS, nodesAt);
+    all.fill(0, nodesAt + oldNodes * NODE_WORDS, nodesAt + room.nodes * NODE_WORDS);
+    this.h[H_RECORD_CAPACITY] = room.records;
+    this.h[H_NODE_CAPACITY] = room.nodes;
+    this.views(room, withLinks);
+  }
 }
 
 /** Bytes of a state buffer with the given room. */
-function bytesFor(room: Room, withLinks: boolean): number {
+export function bytesFor(room: Room, withLinks: boolean): number {
   return (
     (HEADER_WORDS +
       room.records * (RECORD_WORDS + (withLinks ? LINK_WORDS : 0)) +
