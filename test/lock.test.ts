@@ -8,7 +8,9 @@
 // a task that throws or rejects releases the lock.
 // Web-standard APIs only: this file also runs in the browser.
 import { describe, expect, it } from 'vitest';
+import { HeapBusyError } from '../src/core/errors.js';
 import { MutexLock, type HeapLock } from '../src/lock/lock.js';
+import { LOCK_WORDS, SharedLock } from '../src/lock/shared-lock.js';
 import { rejected } from './heap-snapshot.js';
 
 /** A promise and the functions that settle it. */
@@ -305,5 +307,102 @@ describe('MutexLock specifics', () => {
     gate.resolve();
     await Promise.all([first, second]);
     expect(ran).toBe(true);
+  });
+});
+
+lockSuite(
+  'SharedLock',
+  () => new SharedLock(new Int32Array(new SharedArrayBuffer(LOCK_WORDS * 4)), 1000),
+);
+
+describe('SharedLock', () => {
+  const words = (): Int32Array => new Int32Array(new SharedArrayBuffer(LOCK_WORDS * 4));
+
+  it('two locks over the same words exclude each other, async waiters served in ticket order', async () => {
+    const w = words();
+    const a = new SharedLock(w, 1000);
+    const b = new SharedLock(w, 1000);
+    const order: string[] = [];
+    let release!: () => void;
+    const held = a.runAsync(
+      () =>
+        new Promise<void>((resolve) => {
+          order.push('a starts');
+          release = resolve;
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    const queued = [b.run(() => order.push('b')), a.run(() => order.push('a again'))];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual(['a starts']); // b waits: the lock is held through the other manager
+    // A Sync call cannot wait it out here (this thread holds it through `a`): after its timeout.
+    expect(() => new SharedLock(w, 20).runSync(() => 0, 'allocSync')).toThrow(HeapBusyError);
+    release();
+    await Promise.all([held, ...queued]);
+    expect(order).toEqual(['a starts', 'b', 'a again']);
+  });
+
+  it('runSync takes a free lock at once and runs a task at once while its own manager holds it', async () => {
+    const w = words();
+    const lock = new SharedLock(w, 1000);
+    expect(lock.runSync(() => 7, 'x')).toBe(7);
+    let inside: number | undefined;
+    await lock.runAsync(async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      inside = lock.runSync(() => 8, 'x'); // between the slices of its own compaction
+    });
+    expect(inside).toBe(8);
+    expect(Array.from(w.subarray(0, 3))).toEqual([2, 2, 0]); // two tickets, both served, free
+  });
+
+  it('a Sync wait lasts lockTimeout, then HeapBusyError names the holder', () => {
+    const w = words();
+    const holder = new SharedLock(w, 1000);
+    const waiter = new SharedLock(w, 50);
+    // Take the lock through the holder and keep it (a sync task that does not end in time).
+    Atomics.store(w, 0, 1); // NEXT: one ticket out
+    Atomics.store(w, 2, holder.id); // OWNER
+    const start = performance.now();
+    let error: unknown;
+    try {
+      waiter.runSync(() => 0, 'freeSync');
+    } catch (e) {
+      error = e;
+    }
+    expect(performance.now() - start).toBeGreaterThanOrEqual(45);
+    expect(error).toBeInstanceOf(HeapBusyError);
+    expect((error as Error).message).toContain(`held by manager ${holder.id}`);
+    expect((error as Error).message).toContain('freeSync()');
+  });
+
+  it('an async waiter gives up after lockTimeout without progress, and its ticket is passed on', async () => {
+    const w = words();
+    const waiter = new SharedLock(w, 120);
+    Atomics.store(w, 0, 1); // a dead holder: one ticket out, never released
+    Atomics.store(w, 2, 12345);
+    const start = performance.now();
+    await expect(waiter.run(() => 1)).rejects.toBeInstanceOf(HeapBusyError);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(110);
+    // The holder revives and releases: the abandoned ticket is handed straight on.
+    Atomics.add(w, 1, 1);
+    Atomics.notify(w, 1);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(Atomics.load(w, 1)).toBe(Atomics.load(w, 0)); // every ticket served: free again
+    expect(await waiter.run(() => 2)).toBe(2);
+  });
+
+  it('an async waiter waits as long as the holder makes progress (heartbeat), past lockTimeout', async () => {
+    const w = words();
+    const holder = new SharedLock(w, 1000);
+    const waiter = new SharedLock(w, 80);
+    const held = holder.runAsync(async () => {
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 25)); // 200 ms in all, a beat every 25 ms
+        holder.beat();
+      }
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await waiter.run(() => 'served')).toBe('served');
+    await held;
   });
 });

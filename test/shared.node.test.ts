@@ -54,6 +54,63 @@ describe('a shared heap across worker_threads', () => {
   }, 120_000);
 });
 
+describe('the shared lock across worker_threads', () => {
+  const TASK = new URL('./workers/node-task.ts', import.meta.url).href;
+
+  it('async calls and Sync calls mixed: two Workers of each on one heap, no corruption', async () => {
+    const mm = new MemoryManager({ size: 1 << 20, shared: true, strategy: 'best-fit' });
+    const queue = new SharedArrayBuffer(HandOff.bytes());
+    const jobs: HammerJob[] = [11, 12, 13, 14].map((seed) => ({
+      shared: mm.shared!,
+      queue,
+      seed,
+      ops: OPS / 2,
+      asyncOnly: seed > 12,
+    }));
+    const reports = (await Promise.all(
+      jobs.map((job) => runWorker(HAMMER, { job }).done),
+    )) as HammerReport[];
+    for (const r of reports) expect([r.firstProblem, r.corrupt]).toEqual(['', 0]);
+    mm.validate();
+    for (const b of mm.blocks()) expect(mismatch(b.handle, mm.read(b.handle))).toBe(-1);
+  }, 120_000);
+
+  it('no Worker starves: 4 Workers churning with async calls each get a share', async () => {
+    const mm = new MemoryManager({ size: 1 << 16, shared: true });
+    const counts = (await Promise.all(
+      [0, 1, 2, 3].map(() => runWorker(TASK, { task: 'churn', shared: mm.shared, ms: 400 }).done),
+    )) as number[];
+    const most = Math.max(...counts);
+    for (const n of counts) expect(n).toBeGreaterThan(most / 4);
+    mm.validate();
+    expect(mm.stats().liveBlocks).toBe(0);
+  }, 30_000);
+
+  it('a Worker terminated in the middle of a sliced compaction does not hang the others', async () => {
+    const mm = new MemoryManager({ size: 1 << 20, shared: true, lockTimeout: 250 });
+    const hs: number[] = [];
+    for (let i = 0; i < 2000; i++) hs.push(mm.allocSync(256));
+    for (let i = 0; i < hs.length; i += 2) mm.freeSync(hs[i]);
+    const compactor = runWorker(TASK, { task: 'compact', shared: mm.shared, ms: 0 });
+    compactor.done.catch(() => {}); // it never reports: terminated
+    await new Promise((resolve) => compactor.worker.once('message', resolve)); // first slice done
+    await compactor.worker.terminate();
+    const start = performance.now();
+    const error = await mm.alloc(8).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const waited = performance.now() - start;
+    expect(error).toBeInstanceOf(HeapBusyError);
+    expect((error as Error).message).toMatch(
+      /held by manager \d+ and its holder made no progress for 250 ms/,
+    );
+    expect(waited).toBeGreaterThanOrEqual(240);
+    expect(waited).toBeLessThan(2000);
+    expect(() => mm.allocSync(8)).toThrow(HeapBusyError); // after lockTimeout, too
+  }, 30_000);
+});
+
 describe('MemoryManager.from and mm.shared', () => {
   it('a second manager in the same thread is the same heap', () => {
     const mm = new MemoryManager({ size: 4096, shared: true });

@@ -75,6 +75,17 @@ export class SharedLock implements HeapLock {
   }
 
   run<T>(task: () => T): Promise<T> {
+    if (!this.mutex.busy && this.tryTake()) {
+      // Free in this thread and across threads: run now (MutexLock's fast path counts the
+      // call as pending until the next microtask).
+      return this.mutex.run(() => {
+        try {
+          return task();
+        } finally {
+          this.release();
+        }
+      });
+    }
     return this.mutex.runAsync(async () => {
       await this.acquire();
       try {
@@ -121,10 +132,7 @@ export class SharedLock implements HeapLock {
     let start = -1;
     for (;;) {
       const s = Atomics.load(w, SERVING);
-      if (Atomics.compareExchange(w, NEXT, s, (s + 1) | 0) === s) {
-        this.took();
-        return;
-      }
+      if (this.tryTake()) return;
       blockable ??= threadCanBlock();
       if (!blockable)
         throw this.busyError(method, 'this thread may not wait (a browser main thread)');
@@ -136,13 +144,18 @@ export class SharedLock implements HeapLock {
     }
   }
 
-  private async acquire(): Promise<void> {
+  /** Takes the lock if it is free. */
+  private tryTake(): boolean {
     const w = this.w;
-    const s0 = Atomics.load(w, SERVING);
-    if (Atomics.compareExchange(w, NEXT, s0, (s0 + 1) | 0) === s0) {
-      this.took();
-      return;
-    }
+    const s = Atomics.load(w, SERVING);
+    if (Atomics.compareExchange(w, NEXT, s, (s + 1) | 0) !== s) return false;
+    this.took();
+    return true;
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.tryTake()) return;
+    const w = this.w;
     const ticket = Atomics.add(w, NEXT, 1);
     // Node does not count a pending Atomics.waitAsync as work: keep the thread alive meanwhile.
     const alive = setInterval(noop, 1 << 30);

@@ -1,0 +1,26 @@
+// Small Worker tasks for the shared-heap tests: `churn` (async alloc/free for a while, counting
+// pairs) and `compact` (a sliced compaction that reports its first slice and goes on slowly).
+import { parentPort, workerData } from 'node:worker_threads';
+import { MemoryManager, type SharedHeap } from '../../src/index.js';
+
+const { task, shared, ms } = workerData as { task: string; shared: SharedHeap; ms: number };
+const mm = MemoryManager.from(shared);
+if (task === 'churn') {
+  // Async calls only, as fast as the lock lets this Worker: how many pairs in `ms`?
+  const end = performance.now() + ms;
+  let pairs = 0;
+  while (performance.now() < end) {
+    const h = await mm.alloc(8 + (pairs % 64));
+    await mm.free(h);
+    pairs++;
+  }
+  parentPort!.postMessage(pairs);
+} else if (task === 'compact') {
+  let told = false;
+  mm.onMove(() => {
+    if (!told) parentPort!.postMessage('sliced');
+    told = true;
+  });
+  await mm.compact({ sliceBytes: 16 }); // terminated before it ends
+  parentPort!.postMessage('finished');
+}
