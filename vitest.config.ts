@@ -13,6 +13,8 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts'],
+          // *.browser.test.ts files use Web Workers and run in the browser project only.
+          exclude: ['test/**/*.browser.test.ts'],
         },
       },
       {

@@ -63,8 +63,9 @@ export class OursChurner {
     private readonly w: ChurnWorkload,
     zeroFill: boolean,
     strategy: PlacementStrategy = 'first-fit',
+    shared = false,
   ) {
-    this.mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill, strategy });
+    this.mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill, strategy, shared });
     this.slots = new Int32Array(w.live);
     const mm = this.mm;
     for (let i = 0; i < w.live; i++) this.slots[i] = mm.allocSync(w.initial[i]);

@@ -186,9 +186,14 @@ export class MemoryManager {
   /** `alloc` without waiting. @throws as `alloc` rejects, and HeapBusyError while an async call is pending. */
   allocSync(size: number): Handle {
     this.checkIdle('allocSync');
-    if (this.sharedLock !== null)
-      return this.sharedLock.runSync(() => this.allocNow(size), 'allocSync');
-    return this.allocNow(size);
+    const lock = this.sharedLock;
+    if (lock === null || lock.held) return this.allocNow(size);
+    lock.enter('allocSync');
+    try {
+      return this.allocNow(size);
+    } finally {
+      lock.exit();
+    }
   }
 
   /**
@@ -204,8 +209,17 @@ export class MemoryManager {
   /** `free` without waiting. @throws as `free` rejects, and HeapBusyError while an async call is pending. */
   freeSync(handle: Handle): void {
     this.checkIdle('freeSync');
-    if (this.sharedLock !== null) this.sharedLock.runSync(() => this.freeNow(handle), 'freeSync');
-    else this.freeNow(handle);
+    const lock = this.sharedLock;
+    if (lock === null || lock.held) {
+      this.freeNow(handle);
+      return;
+    }
+    lock.enter('freeSync');
+    try {
+      this.freeNow(handle);
+    } finally {
+      lock.exit();
+    }
   }
 
   /**

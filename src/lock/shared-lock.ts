@@ -4,7 +4,8 @@
 //   NEXT     the next ticket to hand out
 //   SERVING  the ticket that holds the lock (the lock is free when NEXT === SERVING)
 //   OWNER    the id of the manager holding it (0 when free)
-//   BEAT     advanced by the holder at every step it makes (taking the lock, each slice)
+//   BEAT     advanced by the holder at every step of a long operation (each slice)
+//   WAITERS  threads sleeping on SERVING: a release notifies only when there are some
 //
 // Async callers take a ticket and wait for SERVING to reach it with Atomics.waitAsync: no thread
 // ever blocks, and threads are served in the order they asked (FIFO across threads). Within a
@@ -24,9 +25,12 @@ const NEXT = 0;
 const SERVING = 1;
 const OWNER = 2;
 const BEAT = 3;
+const WAITERS = 4;
 /** Words of the header the lock uses, from H_LOCK. */
-export const LOCK_WORDS = 4;
+export const LOCK_WORDS = 5;
 
+/** Loads of SERVING an async waiter makes before it sleeps (a few microseconds). */
+const SPINS = Number(globalThis.process?.env?.HH_SPINS ?? 4000);
 /** How often an async waiter looks at the holder's progress, milliseconds. */
 const CHECK_EVERY = 50;
 
@@ -114,12 +118,25 @@ export class SharedLock implements HeapLock {
    */
   runSync<T>(task: () => T, method: string): T {
     if (this.holding) return task();
-    this.acquireSync(method);
+    this.enter(method);
     try {
       return task();
     } finally {
-      this.release();
+      this.exit();
     }
+  }
+
+  /**
+   * Takes the lock as `runSync` does, for a caller that runs its task itself (no closure on a
+   * hot path) and then calls `exit()`. @throws HeapBusyError naming `method`.
+   */
+  enter(method: string): void {
+    if (!this.tryTake()) this.acquireSync(method);
+  }
+
+  /** Releases the lock `enter` took. */
+  exit(): void {
+    this.release();
   }
 
   /** Marks progress while holding the lock (each slice of a long operation). */
@@ -140,7 +157,9 @@ export class SharedLock implements HeapLock {
       if (start < 0) start = now;
       const left = this.timeout - (now - start);
       if (left <= 0) throw this.busyError(method, `waited ${this.timeout} ms`);
+      Atomics.add(w, WAITERS, 1);
       Atomics.wait(w, SERVING, s, left);
+      Atomics.sub(w, WAITERS, 1);
     }
   }
 
@@ -157,8 +176,20 @@ export class SharedLock implements HeapLock {
     if (this.tryTake()) return;
     const w = this.w;
     const ticket = Atomics.add(w, NEXT, 1);
+    // A hand-over between busy threads takes about a microsecond: spin for a few (where this
+    // thread may block at all) before sleeping in waitAsync, which costs a wake-up.
+    blockable ??= threadCanBlock();
+    if (blockable) {
+      for (let i = 0; i < SPINS; i++) {
+        if (Atomics.load(w, SERVING) === ticket) {
+          this.took();
+          return;
+        }
+      }
+    }
     // Node does not count a pending Atomics.waitAsync as work: keep the thread alive meanwhile.
     const alive = setInterval(noop, 1 << 30);
+    Atomics.add(w, WAITERS, 1);
     try {
       let seen = Atomics.load(w, BEAT);
       let serving = Atomics.load(w, SERVING);
@@ -182,6 +213,7 @@ export class SharedLock implements HeapLock {
         }
       }
     } finally {
+      Atomics.sub(w, WAITERS, 1);
       clearInterval(alive);
     }
     this.took();
@@ -190,28 +222,31 @@ export class SharedLock implements HeapLock {
   /** A ticket given up: when it comes up, hand the lock straight on. */
   private passOn(ticket: number): void {
     const w = this.w;
+    Atomics.add(w, WAITERS, 1);
     void (async () => {
       for (;;) {
         const s = Atomics.load(w, SERVING);
         if (s === ticket) break;
         await waitChange(w, SERVING, s, 1000);
       }
+      Atomics.sub(w, WAITERS, 1);
       Atomics.add(w, SERVING, 1);
       Atomics.notify(w, SERVING);
     })();
   }
 
   private took(): void {
-    Atomics.store(this.w, OWNER, this.id);
-    Atomics.add(this.w, BEAT, 1);
+    // OWNER is for messages only: a plain write (an atomic one costs as much as the lock).
+    this.w[OWNER] = this.id;
     this.holding = true;
   }
 
   private release(): void {
+    const w = this.w;
     this.holding = false;
-    Atomics.store(this.w, OWNER, 0);
-    Atomics.add(this.w, SERVING, 1);
-    Atomics.notify(this.w, SERVING);
+    w[OWNER] = 0;
+    Atomics.add(w, SERVING, 1);
+    if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, SERVING);
   }
 
   private busyError(method: string, why: string): HeapBusyError {

@@ -1,8 +1,6 @@
 // The bytes a heap manages: a plain Uint8Array of `capacity` bytes, re-derived when the memory
 // under it was replaced. A WebAssembly.Memory's `grow` detaches its old ArrayBuffer and gives
 // `memory.buffer` a new one; a transfer detaches a buffer for good.
-const ZEROS = new Uint8Array(4096);
-
 export class ManagedMemory {
   readonly capacity: number;
   private view: Uint8Array;
@@ -29,10 +27,28 @@ export class ManagedMemory {
       heap.fill(0, from, to);
       return;
     }
-    for (let at = from; at < to; at += ZEROS.length) {
-      const n = Math.min(ZEROS.length, to - at);
-      heap.set(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n), at);
+    // Bytes up to an 8-byte boundary of the buffer, then 8 bytes per store, then the rest.
+    let at = from;
+    const base = heap.byteOffset;
+    for (; at < to && ((base + at) & 7) !== 0; at++) heap[at] = 0;
+    const words = to - at >= 64 ? this.wordsOf(heap) : null;
+    if (words !== null) {
+      const first = (base + at) / 8;
+      const n = (to - at) >>> 3;
+      for (let i = first, end = first + n; i < end; i++) words[i] = 0;
+      at += n * 8;
     }
+    for (; at < to; at++) heap[at] = 0;
+  }
+
+  private words: Float64Array | null = null;
+
+  /** A Float64Array over the whole buffer under `heap` (made once). */
+  private wordsOf(heap: Uint8Array): Float64Array {
+    if (this.words === null || this.words.buffer !== heap.buffer) {
+      this.words = new Float64Array(heap.buffer, 0, heap.buffer.byteLength >>> 3);
+    }
+    return this.words;
   }
 
   /** The managed bytes now, or null when the memory was detached. O(1). */

@@ -3,10 +3,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemoryManager, type SharedHeap } from '../../src/index.js';
 
-const { task, shared, ms } = workerData as { task: string; shared: SharedHeap; ms: number };
+const { task, shared, ms, gate } = workerData as {
+  task: string;
+  shared: SharedHeap;
+  ms: number;
+  gate?: SharedArrayBuffer;
+};
 const mm = MemoryManager.from(shared);
 if (task === 'churn') {
-  // Async calls only, as fast as the lock lets this Worker: how many pairs in `ms`?
+  // All Workers start together (the gate opens once every one is waiting at it), then make
+  // async calls only, as fast as the lock lets them: how many pairs in `ms`?
+  const word = new Int32Array(gate!);
+  Atomics.add(word, 1, 1);
+  Atomics.wait(word, 0, 0);
   const end = performance.now() + ms;
   let pairs = 0;
   while (performance.now() < end) {
