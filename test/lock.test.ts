@@ -318,7 +318,7 @@ lockSuite(
 describe('SharedLock', () => {
   const words = (): Int32Array => new Int32Array(new SharedArrayBuffer(LOCK_WORDS * 4));
 
-  it('two locks over the same words exclude each other, async waiters served in ticket order', async () => {
+  it('two locks over the same words exclude each other; a waiter that waited goes before the holder again', async () => {
     const w = words();
     const a = new SharedLock(w, 1000);
     const b = new SharedLock(w, 1000);
@@ -333,8 +333,12 @@ describe('SharedLock', () => {
     );
     await new Promise((r) => setTimeout(r, 10));
     const queued = [b.run(() => order.push('b')), a.run(() => order.push('a again'))];
-    await new Promise((r) => setTimeout(r, 10));
-    expect(order).toEqual(['a starts']); // b waits: the lock is held through the other manager
+    // b waits (the lock is held through the other manager) and soon asks to be handed it.
+    for (let i = 0; i < 500 && Atomics.load(w, 5) !== b.id; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(Atomics.load(w, 5)).toBe(b.id);
+    expect(order).toEqual(['a starts']);
     // A Sync call cannot wait it out here (this thread holds it through `a`): after its timeout.
     expect(() => new SharedLock(w, 20).runSync(() => 0, 'allocSync')).toThrow(HeapBusyError);
     release();
@@ -352,7 +356,7 @@ describe('SharedLock', () => {
       inside = lock.runSync(() => 8, 'x'); // between the slices of its own compaction
     });
     expect(inside).toBe(8);
-    expect(Array.from(w.subarray(0, 3))).toEqual([2, 2, 0]); // two tickets, both served, free
+    expect(Array.from(w.subarray(0, 3))).toEqual([0, 0, 2]); // free, no owner, two acquisitions
   });
 
   // A browser's main thread may not block: there a Sync call refuses at once (shared.browser.test.ts).
@@ -362,9 +366,9 @@ describe('SharedLock', () => {
       const w = words();
       const holder = new SharedLock(w, 1000);
       const waiter = new SharedLock(w, 50);
-      // Take the lock through the holder and keep it (a sync task that does not end in time).
-      Atomics.store(w, 0, 1); // NEXT: one ticket out
-      Atomics.store(w, 2, holder.id); // OWNER
+      // The holder keeps the lock (as a sync task that does not end in time would).
+      Atomics.store(w, 0, 1); // STATE: held
+      Atomics.store(w, 1, holder.id); // OWNER
       const start = performance.now();
       let error: unknown;
       try {
@@ -379,20 +383,42 @@ describe('SharedLock', () => {
     },
   );
 
-  it('an async waiter gives up after lockTimeout without progress, and its ticket is passed on', async () => {
+  it('an async waiter gives up after lockTimeout without progress, withdrawing its hand-off request', async () => {
     const w = words();
     const waiter = new SharedLock(w, 120);
-    Atomics.store(w, 0, 1); // a dead holder: one ticket out, never released
-    Atomics.store(w, 2, 12345);
+    Atomics.store(w, 0, 1); // a dead holder: held, never released
+    Atomics.store(w, 1, 12345);
     const start = performance.now();
-    await expect(waiter.run(() => 1)).rejects.toBeInstanceOf(HeapBusyError);
+    const error = await waiter.run(() => 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeapBusyError);
+    expect((error as Error).message).toContain('held by manager 12345');
     expect(performance.now() - start).toBeGreaterThanOrEqual(110);
-    // The holder revives and releases: the abandoned ticket is handed straight on.
-    Atomics.add(w, 1, 1);
-    Atomics.notify(w, 1);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(Atomics.load(w, 1)).toBe(Atomics.load(w, 0)); // every ticket served: free again
+    expect(Atomics.load(w, 5)).toBe(0); // HANDOFF: no request left behind
+    // The holder revives and releases: the lock works again.
+    Atomics.store(w, 1, 0);
+    Atomics.store(w, 0, 0);
     expect(await waiter.run(() => 2)).toBe(2);
+  });
+
+  it('a waiter that has waited a little is handed the lock by the next release, ahead of a barging caller', async () => {
+    const w = words();
+    const holder = new SharedLock(w, 1000);
+    const waiter = new SharedLock(w, 1000);
+    const order: string[] = [];
+    let release!: () => void;
+    const held = holder.runAsync(() => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((r) => setTimeout(r, 1)); // the holder takes the lock
+    const waiting = waiter.run(() => order.push('waiter'));
+    await new Promise((r) => setTimeout(r, 20)); // long enough to ask for a hand-over
+    expect(Atomics.load(w, 5)).toBe(waiter.id);
+    release();
+    await held;
+    // The holder's thread tries to take the lock again at once: it was handed over already.
+    expect(() => new SharedLock(w, 0).runSync(() => order.push('barger'), 'x')).toThrow(
+      HeapBusyError,
+    );
+    await waiting;
+    expect(order).toEqual(['waiter']);
   });
 
   it('an async waiter waits as long as the holder makes progress (heartbeat), past lockTimeout', async () => {

@@ -87,13 +87,13 @@ describe('a shared heap across Web Workers', () => {
   it('a Sync call on the main thread throws HeapBusyError at once while a Worker holds the lock', () => {
     const mm = new MemoryManager({ size: 1 << 16, shared: true });
     // Take the lock as another thread would (its words are in the shared state header).
-    const words = new Int32Array(mm.shared!.state, 32 * 4, 4);
-    Atomics.add(words, 0, 1);
+    const words = new Int32Array(mm.shared!.state, 32 * 4, 6);
+    Atomics.store(words, 0, 1); // STATE: held
     const start = performance.now();
     expect(() => mm.allocSync(8)).toThrow(HeapBusyError);
     expect(() => mm.stats()).toThrow(/may not wait/);
     expect(performance.now() - start).toBeLessThan(50);
-    Atomics.add(words, 1, 1); // released
+    Atomics.store(words, 0, 0); // released
     expect(mm.allocSync(8)).toBeGreaterThan(0);
   });
 });

@@ -1,41 +1,47 @@
-// The lock of a heap shared between threads: a ticket lock in four words of the shared header,
-// driven by Atomics, so every thread that attached the heap sees one lock.
+// The lock of a heap shared between threads, in six words of the shared header, driven by
+// Atomics, so every thread that attached the heap sees one lock.
 //
-//   NEXT     the next ticket to hand out
-//   SERVING  the ticket that holds the lock (the lock is free when NEXT === SERVING)
-//   OWNER    the id of the manager holding it (0 when free)
+//   STATE    1 while some manager holds the lock, 0 when it is free
+//   OWNER    the id of the manager holding it (for messages; 0 when free)
+//   SEQ      advanced at every acquisition: waiters watch it (and BEAT) for progress
 //   BEAT     advanced by the holder at every step of a long operation (each slice)
-//   WAITERS  threads sleeping on SERVING: a release notifies only when there are some
+//   WAITERS  threads sleeping on STATE: a release notifies only when there are some
+//   HANDOFF  the id of a waiter that has waited too long: the next release hands it the lock
 //
-// Async callers take a ticket and wait for SERVING to reach it with Atomics.waitAsync: no thread
-// ever blocks, and threads are served in the order they asked (FIFO across threads). Within a
-// thread an in-process mutex keeps call order first, so one manager queues at most one ticket.
-// Sync callers take the lock only when it is free (a compare-and-swap of NEXT from SERVING), so
-// they never wait behind a ticket they could abandon; when it is held they wait with
-// Atomics.wait (workers, Node's main thread) up to the timeout, or fail at once where the thread
-// may not block (a browser's main thread).
+// Taking a free lock is one compare-and-swap of STATE. A thread that finds it held spins a
+// little (where it may block at all), then sleeps on STATE: async callers with
+// Atomics.waitAsync (no thread ever blocks), Sync callers with Atomics.wait up to the timeout
+// (Workers, Node's main thread); where a thread may not block (a browser's main thread) a Sync
+// call fails at once. A running thread may take the lock ahead of sleeping ones (barging): a
+// hand-over then costs no wake-up, which keeps throughput when there are more threads than
+// cores. To bound the unfairness, a waiter that has waited FAIR_MS asks for the lock in
+// HANDOFF, and the next release gives the lock straight to it instead of freeing it: no thread
+// waits much longer than FAIR_MS behind threads that keep taking the lock. Within one thread,
+// an in-process mutex keeps call order.
 //
-// An async waiter gives up (HeapBusyError) only when the holder has shown no progress (neither
-// BEAT nor SERVING moved) for the timeout; its ticket is then passed on when it comes up, so the
-// queue keeps moving if the holder revives.
+// A waiter gives up (HeapBusyError) only when the holder has shown no progress (neither SEQ
+// nor BEAT moved) for the timeout, for async calls; a Sync wait ends after the timeout anyway.
 import { HeapBusyError } from '../core/errors.js';
 import { MutexLock, type HeapLock } from './lock.js';
 
-const NEXT = 0;
-const SERVING = 1;
-const OWNER = 2;
+const STATE = 0;
+const OWNER = 1;
+const SEQ = 2;
 const BEAT = 3;
 const WAITERS = 4;
+const HANDOFF = 5;
 /** Words of the header the lock uses, from H_LOCK. */
-export const LOCK_WORDS = 5;
+export const LOCK_WORDS = 6;
 
-/** Loads of SERVING an async waiter makes before it sleeps (a few microseconds). */
-const SPINS = Number(globalThis.process?.env?.HH_SPINS ?? 4000);
-/** How often an async waiter looks at the holder's progress, milliseconds. */
-const CHECK_EVERY = 50;
+/** Loads of STATE a thread makes before it sleeps (a few microseconds). */
+const SPINS = 2000;
+/** How long a waiter lets running threads take the lock ahead of it, milliseconds. */
+const FAIR_MS = 2;
+/** How often a sleeping waiter looks at the holder's progress, milliseconds. */
+const CHECK_EVERY = 25;
 
 let lastId = 0;
-/** A process-unique, nonzero id for a manager (mixed with randomness: unique across threads in practice). */
+/** A nonzero id for a manager: a counter mixed with randomness, unique across threads in practice. */
 function newId(): number {
   lastId = (lastId + 1) & 0xffff;
   return ((Math.floor(Math.random() * 0x7fff) + 1) << 16) | lastId;
@@ -52,6 +58,11 @@ function threadCanBlock(): boolean {
 }
 
 let blockable: boolean | undefined;
+
+function canBlock(): boolean {
+  blockable ??= threadCanBlock();
+  return blockable;
+}
 
 export class SharedLock implements HeapLock {
   /** The lock words: an Int32Array over the shared header. */
@@ -79,9 +90,9 @@ export class SharedLock implements HeapLock {
   }
 
   run<T>(task: () => T): Promise<T> {
-    if (!this.mutex.busy && this.tryTake()) {
-      // Free in this thread and across threads: run now (MutexLock's fast path counts the
-      // call as pending until the next microtask).
+    if (!this.mutex.busy && (this.tryTake() || this.spin())) {
+      // Free in this thread, and across threads now or after a short spin: run now
+      // (MutexLock's fast path counts the call as pending until the next microtask).
       return this.mutex.run(() => {
         try {
           return task();
@@ -144,116 +155,140 @@ export class SharedLock implements HeapLock {
     Atomics.add(this.w, BEAT, 1);
   }
 
-  private acquireSync(method: string): void {
-    const w = this.w;
-    let start = -1;
-    for (;;) {
-      const s = Atomics.load(w, SERVING);
-      if (this.tryTake()) return;
-      blockable ??= threadCanBlock();
-      if (!blockable)
-        throw this.busyError(method, 'this thread may not wait (a browser main thread)');
-      const now = performance.now();
-      if (start < 0) start = now;
-      const left = this.timeout - (now - start);
-      if (left <= 0) throw this.busyError(method, `waited ${this.timeout} ms`);
-      Atomics.add(w, WAITERS, 1);
-      Atomics.wait(w, SERVING, s, left);
-      Atomics.sub(w, WAITERS, 1);
-    }
-  }
-
   /** Takes the lock if it is free. */
   private tryTake(): boolean {
-    const w = this.w;
-    const s = Atomics.load(w, SERVING);
-    if (Atomics.compareExchange(w, NEXT, s, (s + 1) | 0) !== s) return false;
+    if (Atomics.compareExchange(this.w, STATE, 0, 1) !== 0) return false;
     this.took();
     return true;
   }
 
-  private async acquire(): Promise<void> {
-    if (this.tryTake()) return;
+  /** Spins briefly, where this thread may block at all, for the lock to come free. */
+  private spin(): boolean {
+    if (!canBlock()) return false;
     const w = this.w;
-    const ticket = Atomics.add(w, NEXT, 1);
-    // A hand-over between busy threads takes about a microsecond: spin for a few (where this
-    // thread may block at all) before sleeping in waitAsync, which costs a wake-up.
-    blockable ??= threadCanBlock();
-    if (blockable) {
-      for (let i = 0; i < SPINS; i++) {
-        if (Atomics.load(w, SERVING) === ticket) {
-          this.took();
-          return;
-        }
-      }
+    for (let i = 0; i < SPINS; i++) {
+      if (Atomics.load(w, STATE) === 0 && this.tryTake()) return true;
     }
+    return false;
+  }
+
+  /** Asks for the next release to hand the lock to this manager; true when it now asks. */
+  private ask(): boolean {
+    return Atomics.compareExchange(this.w, HANDOFF, 0, this.id) === 0;
+  }
+
+  /**
+   * After asking: true when a release handed this manager the lock. With `withdraw`, else
+   * withdraws the request; when a release took it first, the lock is this manager's anyway.
+   */
+  private handed(withdraw: boolean): boolean {
+    const w = this.w;
+    if (Atomics.load(w, HANDOFF) === this.id) {
+      if (!withdraw || Atomics.compareExchange(w, HANDOFF, this.id, 0) === this.id) return false;
+    }
+    // The request is gone: a release cleared it after writing this manager into OWNER.
+    if (Atomics.load(w, OWNER) !== this.id) return false;
+    this.holding = true;
+    return true;
+  }
+
+  private acquireSync(method: string): void {
+    if (this.spin()) return;
+    if (!canBlock())
+      throw this.busyError(method, 'this thread may not wait (a browser main thread)');
+    const w = this.w;
+    const start = performance.now();
+    let asking = false;
+    Atomics.add(w, WAITERS, 1);
+    try {
+      for (;;) {
+        if ((asking && this.handed(false)) || this.tryTake()) return;
+        const waited = performance.now() - start;
+        if (waited >= this.timeout) {
+          if (asking && this.handed(true)) return;
+          throw this.busyError(method, `waited ${this.timeout} ms`);
+        }
+        if (!asking && waited >= FAIR_MS) asking = this.ask();
+        Atomics.wait(w, STATE, 1, Math.min(CHECK_EVERY, this.timeout - waited));
+      }
+    } finally {
+      Atomics.sub(w, WAITERS, 1);
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.tryTake() || this.spin()) return;
+    const w = this.w;
     // Node does not count a pending Atomics.waitAsync as work: keep the thread alive meanwhile.
     const alive = setInterval(noop, 1 << 30);
     Atomics.add(w, WAITERS, 1);
     try {
-      let seen = Atomics.load(w, BEAT);
-      let serving = Atomics.load(w, SERVING);
-      let since = performance.now();
+      const start = performance.now();
+      let asking = false;
+      let seq = Atomics.load(w, SEQ);
+      let beat = Atomics.load(w, BEAT);
+      let since = start;
       for (;;) {
-        const s = Atomics.load(w, SERVING);
-        if (s === ticket) break;
-        await waitChange(w, SERVING, s, CHECK_EVERY);
-        const beat = Atomics.load(w, BEAT);
-        const now = Atomics.load(w, SERVING);
-        if (beat !== seen || now !== serving) {
-          seen = beat;
-          serving = now;
-          since = performance.now();
-        } else if (performance.now() - since >= this.timeout) {
-          this.passOn(ticket);
+        if ((asking && this.handed(false)) || this.tryTake()) return;
+        const now = performance.now();
+        if (!asking && now - start >= FAIR_MS) asking = this.ask();
+        const s = Atomics.load(w, SEQ);
+        const b = Atomics.load(w, BEAT);
+        if (s !== seq || b !== beat) {
+          seq = s;
+          beat = b;
+          since = now;
+        } else if (now - since >= this.timeout) {
+          if (asking && this.handed(true)) return;
           throw this.busyError(
             'alloc/free/resize/compact',
             `its holder made no progress for ${this.timeout} ms`,
           );
         }
+        await waitChange(w, STATE, 1, asking ? CHECK_EVERY : FAIR_MS);
       }
     } finally {
       Atomics.sub(w, WAITERS, 1);
       clearInterval(alive);
     }
-    this.took();
-  }
-
-  /** A ticket given up: when it comes up, hand the lock straight on. */
-  private passOn(ticket: number): void {
-    const w = this.w;
-    Atomics.add(w, WAITERS, 1);
-    void (async () => {
-      for (;;) {
-        const s = Atomics.load(w, SERVING);
-        if (s === ticket) break;
-        await waitChange(w, SERVING, s, 1000);
-      }
-      Atomics.sub(w, WAITERS, 1);
-      Atomics.add(w, SERVING, 1);
-      Atomics.notify(w, SERVING);
-    })();
   }
 
   private took(): void {
-    // OWNER is for messages only: a plain write (an atomic one costs as much as the lock).
-    this.w[OWNER] = this.id;
+    const w = this.w;
+    // OWNER and SEQ are written by the holder only: plain writes (atomic ones cost as much as
+    // the lock); readers use them for messages and progress only.
+    w[OWNER] = this.id;
+    w[SEQ] = (w[SEQ] + 1) | 0;
     this.holding = true;
+    // A request this manager made while waiting is answered by taking the lock itself.
+    if (w[HANDOFF] === this.id) Atomics.compareExchange(w, HANDOFF, this.id, 0);
   }
 
   private release(): void {
     const w = this.w;
     this.holding = false;
+    const next = Atomics.load(w, HANDOFF);
+    if (next !== 0) {
+      // A waiter waited too long: the lock goes straight to it (STATE stays 1). OWNER first,
+      // so the waiter that finds its request gone finds itself the owner.
+      Atomics.store(w, OWNER, next);
+      if (Atomics.compareExchange(w, HANDOFF, next, 0) === next) {
+        w[SEQ] = (w[SEQ] + 1) | 0;
+        Atomics.notify(w, STATE);
+        return;
+      }
+      // It withdrew meanwhile: free the lock as usual.
+    }
     w[OWNER] = 0;
-    Atomics.add(w, SERVING, 1);
-    if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, SERVING);
+    Atomics.store(w, STATE, 0);
+    if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, STATE, 1);
   }
 
   private busyError(method: string, why: string): HeapBusyError {
     const owner = Atomics.load(this.w, OWNER);
     return new HeapBusyError(
       method,
-      `the shared heap's lock is held by manager ${owner === 0 ? '(none: queued callers)' : owner} and ${why}`,
+      `the shared heap's lock is held by manager ${owner === 0 ? '(unknown)' : owner} and ${why}`,
     );
   }
 }
