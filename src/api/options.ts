@@ -89,6 +89,12 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   }
   checkOptionalBoolean('shared', o.shared);
   const shared = o.shared ?? false;
+  if (shared && typeof SharedArrayBuffer === 'undefined') {
+    throw argTypeError(
+      'ERR_INVALID_ARG_VALUE',
+      'The "shared" option needs SharedArrayBuffer, which this context lacks (a browser page must be cross-origin isolated).',
+    );
+  }
   const lockTimeout = readLockTimeout(o.lockTimeout);
   if ((o.size === undefined) === (o.buffer === undefined)) {
     throw argTypeError(
