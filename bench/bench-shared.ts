@@ -106,7 +106,7 @@ export async function benchShared(): Promise<Section> {
     '',
     mdTable(['who', 'pairs/s (all together)', 'vs one thread', 'per lock acquisition'], rows),
     '',
-    `Why the contended figures miss 0.5x: each operation touches the heap's header, records and index nodes, and when the lock changes thread those cache lines move between cores, so a contended operation costs two to four times an uncontended one (see the per-acquisition column). The lock itself lets a running thread take it ahead of sleeping ones (a spin of a few microseconds, then sleep): a strict FIFO ticket lock, tried first, handed the lock to sleeping threads and collapsed with 4 Workers on 2 cores (0.01x, 44 µs per hand-over). Unfairness is bounded: a waiter that has waited 2 ms is handed the lock by the next release, and the tests check that each of 4 Workers gets a share.`,
+    `Why the contended figures miss 0.5x: each operation touches the heap's header, records and index nodes, and when the lock changes thread those cache lines move between cores, so a contended operation costs two to four times an uncontended one (see the per-acquisition column). The lock lets a running thread take it ahead of sleeping ones (waiters spin for tens of microseconds, looking at the lock word about every microsecond, then sleep), which lets a thread run several operations in a row while its cache is warm: a strict FIFO ticket lock, tried first, handed the lock to sleeping threads and collapsed with 4 Workers on 2 cores (0.01x, 44 µs per hand-over). Unfairness is bounded: a waiter that has waited 2 ms is handed the lock by the next release, and the tests check that each of 4 Workers gets a share.`,
   ].join('\n');
   const targets: TargetResult[] = [
     {

