@@ -120,6 +120,85 @@ describe('the shared lock across worker_threads', () => {
   }, 30_000);
 });
 
+describe('the shared lock: what a review found', () => {
+  const TASK = new URL('./workers/node-task.ts', import.meta.url).href;
+
+  it('attaching (MemoryManager.from) while another thread grows the state never writes the header', async () => {
+    const worker = new Worker(BOOTSTRAP, {
+      workerData: { entry: new URL('./workers/node-attach.ts', import.meta.url).href },
+    });
+    const next = (): Promise<unknown> => new Promise((r) => worker.once('message', r));
+    try {
+      for (let round = 0; round < 6; round++) {
+        const mm = new MemoryManager({ size: 1 << 20, shared: true });
+        const stop = new SharedArrayBuffer(4);
+        worker.postMessage({ shared: mm.shared, stop });
+        await next();
+        for (let i = 0; i < 5000; i++) mm.allocSync(8 + (i % 5) * 8); // grows the records region
+        Atomics.store(new Int32Array(stop), 0, 1);
+        expect(await next()).toBeGreaterThan(0);
+        mm.validate();
+        expect(mm.stats().liveBlocks).toBe(5000);
+      }
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
+
+  it('a hand-over to a waiter that died is taken by the others: the lock does not wedge', async () => {
+    const mm = new MemoryManager({ size: 4096, shared: true, lockTimeout: 2000 });
+    const holder = MemoryManager.from(mm.shared!);
+    const words = new Int32Array(mm.shared!.state, 32 * 4, 7);
+    // This thread holds the lock; a Worker waits, asks for a hand-over, and dies.
+    const lock = (holder as unknown as { sharedLock: { enter(m: string): void; exit(): void } })
+      .sharedLock;
+    lock.enter('hold');
+    const waiter = runWorker(TASK, { task: 'wait', shared: mm.shared });
+    waiter.done.catch(() => {});
+    await new Promise((r) => waiter.worker.once('message', r));
+    for (let i = 0; i < 200 && words[5] === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(words[5]).not.toBe(0); // HANDOFF: the Worker asked
+    await waiter.worker.terminate();
+    lock.exit(); // hands the lock to the dead Worker
+    expect(words[0]).toBe(2); // handed, unclaimed
+    const start = performance.now();
+    expect(mm.allocSync(8)).toBeGreaterThan(0); // taken over after a few milliseconds
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(await mm.alloc(8)).toBeGreaterThan(0);
+    mm.validate();
+  }, 30_000);
+
+  it('managers of one heap get distinct ids; readers do not refuse after a finished async call', async () => {
+    const mm = new MemoryManager({ size: 1024, shared: true });
+    const ids = new Set(
+      [mm, MemoryManager.from(mm.shared!), MemoryManager.from(mm.shared!)].map(
+        (m) => (m as unknown as { sharedLock: { id: number } }).sharedLock.id,
+      ),
+    );
+    expect(ids.size).toBe(3);
+    const h = mm.allocSync(8);
+    const pending = mm.alloc(8); // ran at once (the lock was free)
+    expect(mm.has(h)).toBe(true);
+    expect(mm.read(h)).toHaveLength(8);
+    await pending;
+  });
+
+  it('a Sync call fails at once, not after lockTimeout, while another manager in this thread holds the lock', async () => {
+    const a = new MemoryManager({ size: 1 << 20, shared: true, lockTimeout: 2000 });
+    const b = MemoryManager.from(a.shared!, { lockTimeout: 2000 });
+    const hs: number[] = [];
+    for (let i = 0; i < 200; i++) hs.push(a.allocSync(1000));
+    for (let i = 0; i < 200; i += 2) a.freeSync(hs[i]);
+    const compaction = a.compact({ sliceBytes: 1000 }); // holds the lock between its slices
+    await new Promise((r) => setTimeout(r, 0));
+    const start = performance.now();
+    expect(() => b.read(hs[1])).toThrow(/another manager of this heap in this thread/);
+    expect(performance.now() - start).toBeLessThan(500);
+    expect((await compaction).blocksMoved).toBeGreaterThan(0);
+    expect(b.read(hs[1])).toHaveLength(1000);
+  });
+});
+
 describe('MemoryManager.from and mm.shared', () => {
   it('a second manager in the same thread is the same heap', () => {
     const mm = new MemoryManager({ size: 4096, shared: true });
@@ -232,24 +311,14 @@ describe('MemoryManager.from and mm.shared', () => {
 
   it('a Sync call waits up to lockTimeout for a lock another Worker holds, then throws HeapBusyError', async () => {
     const mm = new MemoryManager({ size: 1 << 16, shared: true, lockTimeout: 100 });
+    const flag = new SharedArrayBuffer(4);
     const holder = runWorker(new URL('./workers/node-hold.ts', import.meta.url).href, {
       shared: mm.shared,
       ms: 1500,
+      flag,
     });
-    await new Promise((r) => holder.worker.once('online', r));
-    // Wait until the Worker holds the lock (it signals by allocating one block).
-    while (
-      mm.epoch === 0 &&
-      (() => {
-        try {
-          return mm.stats().liveBlocks === 0;
-        } catch {
-          return false;
-        }
-      })()
-    ) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // Wait until the Worker holds the lock.
+    while (Atomics.load(new Int32Array(flag), 0) === 0) await new Promise((r) => setTimeout(r, 5));
     const start = performance.now();
     let error: unknown;
     try {

@@ -8,11 +8,14 @@ import {
   H_CAPACITY,
   H_FLAGS,
   H_MAGIC,
+  H_NODE_CAPACITY,
+  H_RECORD_CAPACITY,
   H_VERSION,
+  KNOWN_FLAGS,
   MAGIC,
   VERSION,
 } from '../memory/format.js';
-import { HeapState } from '../memory/heap-state.js';
+import { HeapState, bytesFor } from '../memory/heap-state.js';
 import { ManagedMemory } from '../memory/managed-memory.js';
 import { decodeSnapshot } from '../memory/snapshot.js';
 import { isUint8Array, plainBytes, readOptions } from './arguments.js';
@@ -99,6 +102,13 @@ export function attachParts(shared: unknown, options: unknown): HeapParts {
   if (h[H_VERSION] !== VERSION || d.version !== VERSION) {
     throw wrong(`format version ${h[H_VERSION]}, this version reads ${VERSION}`);
   }
+  if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) throw wrong(`its state has unknown flags ${h[H_FLAGS]}`);
+  if (!state.growable) throw wrong('its state buffer is not a growable SharedArrayBuffer');
+  const bestFit = (h[H_FLAGS] & FLAG_BEST_FIT) !== 0;
+  const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
+  if (room.records < 2 || room.nodes < 2 || bytesFor(room, bestFit) > state.byteLength) {
+    throw wrong('its state is shorter than its header says');
+  }
   const { byteOffset, byteLength } = d;
   if (
     typeof byteOffset !== 'number' ||
@@ -110,7 +120,7 @@ export function attachParts(shared: unknown, options: unknown): HeapParts {
   ) {
     throw wrong('its byteOffset and byteLength do not fit its memory and capacity');
   }
-  const layout = new BlockLayout(HeapState.attach(state, (h[H_FLAGS] & FLAG_BEST_FIT) !== 0));
+  const layout = new BlockLayout(HeapState.attach(state, bestFit));
   const memory = new ManagedMemory(new Uint8Array(d.memory, byteOffset, byteLength));
   return new HeapParts(layout, memory, lockTimeout);
 }

@@ -559,14 +559,13 @@ export class MemoryManager {
 
   /**
    * Runs `task` at once on an unshared heap; on a shared one under the cross-thread lock (or
-   * at once while this manager holds it, between the slices of its own compaction). A shared
-   * heap refuses while this manager's own async call waits for the lock: waiting here would
-   * block the thread that call needs.
+   * at once while this manager holds it, between the slices of its own compaction). The lock
+   * refuses at once rather than wait while a manager of this heap in this thread (this one's
+   * async call included) holds or awaits it: waiting would block the thread that manager needs.
    */
   private locked<T>(method: string, task: () => T): T {
     const lock = this.sharedLock;
     if (lock === null) return task();
-    if (!lock.held && lock.busy) throw new HeapBusyError(method);
     return lock.runSync(() => {
       this.core.layout.begin(); // follow what other threads changed
       return task();

@@ -1,26 +1,31 @@
-// The lock of a heap shared between threads, in six words of the shared header, driven by
+// The lock of a heap shared between threads, in seven words of the shared header, driven by
 // Atomics, so every thread that attached the heap sees one lock.
 //
-//   STATE    1 while some manager holds the lock, 0 when it is free
-//   OWNER    the id of the manager holding it (for messages; 0 when free)
+//   STATE    0 free; 1 held; 2 handed to the manager in OWNER, which has not claimed it yet
+//   OWNER    the id of the manager holding it (0 when free)
 //   SEQ      advanced at every acquisition: waiters watch it (and BEAT) for progress
 //   BEAT     advanced by the holder at every step of a long operation (each slice)
 //   WAITERS  threads sleeping on STATE: a release notifies only when there are some
 //   HANDOFF  the id of a waiter that has waited too long: the next release hands it the lock
+//   IDS      the last manager id handed out (ids are unique per heap)
 //
-// Taking a free lock is one compare-and-swap of STATE. A thread that finds it held spins for
-// tens of microseconds (where it may block at all), then sleeps on STATE: async callers with
-// Atomics.waitAsync (no thread ever blocks), Sync callers with Atomics.wait up to the timeout
-// (Workers, Node's main thread); where a thread may not block (a browser's main thread) a Sync
-// call fails at once. A running thread may take the lock ahead of sleeping ones (barging): a
-// hand-over then costs no wake-up, which keeps throughput when there are more threads than
-// cores. To bound the unfairness, a waiter that has waited FAIR_MS asks for the lock in
-// HANDOFF, and the next release gives the lock straight to it instead of freeing it: no thread
-// waits much longer than FAIR_MS behind threads that keep taking the lock. Within one thread,
-// an in-process mutex keeps call order.
+// Taking a free lock is one compare-and-swap of STATE, 0 to 1. A thread that finds it held
+// spins for tens of microseconds (where it may block at all), then sleeps on STATE: async
+// callers with Atomics.waitAsync (no thread ever blocks), Sync callers with Atomics.wait up to
+// the timeout (Workers, Node's main thread); where a thread may not block (a browser's main
+// thread) a Sync call fails at once. A running thread may take the lock ahead of sleeping ones
+// (barging): a hand-over then costs no wake-up, which keeps throughput when there are more
+// threads than cores. To bound the unfairness, a waiter that has waited FAIR_MS asks for the
+// lock in HANDOFF, and the next release hands it over instead of freeing it: it writes the
+// waiter into OWNER and sets STATE to 2, and the waiter claims it (2 to 1). A hand-over that
+// nobody claims for STEAL_MS (its waiter died, or its thread is busy) may be taken by any
+// waiter, so a dead waiter cannot wedge the lock. Waiters sleep on the value of STATE they saw,
+// so no change of STATE is missed. Within one thread, an in-process mutex keeps call order.
 //
 // A waiter gives up (HeapBusyError) only when the holder has shown no progress (neither SEQ
 // nor BEAT moved) for the timeout, for async calls; a Sync wait ends after the timeout anyway.
+// A Sync call never waits while another manager of the same heap in the same thread holds or
+// awaits the lock: that manager could not move on while this thread waits, so it fails at once.
 import { HeapBusyError } from '../core/errors.js';
 import { MutexLock, type HeapLock } from './lock.js';
 
@@ -30,8 +35,13 @@ const SEQ = 2;
 const BEAT = 3;
 const WAITERS = 4;
 const HANDOFF = 5;
+const IDS = 6;
 /** Words of the header the lock uses, from H_LOCK. */
-export const LOCK_WORDS = 6;
+export const LOCK_WORDS = 7;
+
+const FREE = 0;
+const HELD = 1;
+const HANDED = 2;
 
 /**
  * Looks at STATE a thread takes before it sleeps, with BACKOFF steps of busy work between two
@@ -45,15 +55,10 @@ const BACKOFF = 1000;
 let sink = 0;
 /** How long a waiter lets running threads take the lock ahead of it, milliseconds. */
 const FAIR_MS = 2;
+/** How long a hand-over may stay unclaimed before another waiter takes it, milliseconds. */
+const STEAL_MS = 10;
 /** How often a sleeping waiter looks at the holder's progress, milliseconds. */
-const CHECK_EVERY = 25;
-
-let lastId = 0;
-/** A nonzero id for a manager: a counter mixed with randomness, unique across threads in practice. */
-function newId(): number {
-  lastId = (lastId + 1) & 0xffff;
-  return ((Math.floor(Math.random() * 0x7fff) + 1) << 16) | lastId;
-}
+const CHECK_EVERY = 5;
 
 /** True when this thread may block in Atomics.wait (not a browser's main thread). */
 function threadCanBlock(): boolean {
@@ -72,19 +77,27 @@ function canBlock(): boolean {
   return blockable;
 }
 
+/** Per heap (its lock words' buffer): managers in this thread that hold or await its lock. */
+const inThread = new WeakMap<ArrayBufferLike, number>();
+
 export class SharedLock implements HeapLock {
   /** The lock words: an Int32Array over the shared header. */
   private readonly w: Int32Array;
   private readonly mutex = new MutexLock();
-  /** This manager's id, stored in OWNER while it holds the lock. */
-  readonly id = newId();
+  /** This manager's id, unique among the managers of its heap; OWNER while it holds the lock. */
+  readonly id: number;
   /** Milliseconds a wait may last (see the file comment). */
   readonly timeout: number;
   private holding = false;
+  /** True while an async call of this manager waits for the lock. */
+  private waiting = false;
 
   constructor(words: Int32Array, timeout: number) {
     this.w = words;
     this.timeout = timeout;
+    let id = Atomics.add(words, IDS, 1) + 1;
+    if (id === 0) id = Atomics.add(words, IDS, 1) + 1; // 0 means nobody
+    this.id = id;
   }
 
   /** True while an async operation of this manager holds the lock or waits for it. */
@@ -121,7 +134,7 @@ export class SharedLock implements HeapLock {
 
   runAsync<T>(task: () => Promise<T>): Promise<T> {
     return this.mutex.runAsync(async () => {
-      await this.acquire();
+      if (!this.tryTake() && !this.spin()) await this.acquire();
       try {
         return await task();
       } finally {
@@ -165,7 +178,29 @@ export class SharedLock implements HeapLock {
 
   /** Takes the lock if it is free. */
   private tryTake(): boolean {
-    if (Atomics.compareExchange(this.w, STATE, 0, 1) !== 0) return false;
+    if (Atomics.compareExchange(this.w, STATE, FREE, HELD) !== FREE) return false;
+    this.took();
+    return true;
+  }
+
+  /** Claims a hand-over made to this manager. */
+  private claim(): boolean {
+    const w = this.w;
+    if (Atomics.load(w, OWNER) !== this.id) return false;
+    if (Atomics.compareExchange(w, STATE, HANDED, HELD) !== HANDED) return false;
+    if (Atomics.load(w, OWNER) !== this.id) {
+      // Taken over between the two looks (a stale hand-over stolen and handed to another):
+      // the lock is this thread's now all the same, as HELD; it owns it.
+      Atomics.store(w, OWNER, this.id);
+    }
+    this.holding = true;
+    this.enterThread();
+    return true;
+  }
+
+  /** Takes a hand-over nobody claimed (its waiter died or is busy). */
+  private steal(): boolean {
+    if (Atomics.compareExchange(this.w, STATE, HANDED, HELD) !== HANDED) return false;
     this.took();
     return true;
   }
@@ -175,7 +210,7 @@ export class SharedLock implements HeapLock {
     if (!canBlock()) return false;
     const w = this.w;
     for (let i = 0; i < SPINS; i++) {
-      if (Atomics.load(w, STATE) === 0 && this.tryTake()) return true;
+      if (Atomics.load(w, STATE) === FREE && this.tryTake()) return true;
       for (let k = 0; k < BACKOFF; k++) sink = (sink * 31 + k) | 0;
     }
     return false;
@@ -186,60 +221,81 @@ export class SharedLock implements HeapLock {
     return Atomics.compareExchange(this.w, HANDOFF, 0, this.id) === 0;
   }
 
+  /** Withdraws a request to be handed the lock, if a release has not taken it yet. */
+  private withdraw(): void {
+    Atomics.compareExchange(this.w, HANDOFF, this.id, 0);
+  }
+
   /**
-   * After asking: true when a release handed this manager the lock. With `withdraw`, else
-   * withdraws the request; when a release took it first, the lock is this manager's anyway.
+   * One look at the lock for a waiter: takes it when free, claims a hand-over to this manager,
+   * takes a hand-over left unclaimed for STEAL_MS. `handedSince` tracks that.
    */
-  private handed(withdraw: boolean): boolean {
+  private look(now: number, track: { handedSince: number; seq: number }): boolean {
+    if (this.tryTake() || this.claim()) return true;
     const w = this.w;
-    if (Atomics.load(w, HANDOFF) === this.id) {
-      if (!withdraw || Atomics.compareExchange(w, HANDOFF, this.id, 0) === this.id) return false;
+    if (Atomics.load(w, STATE) === HANDED) {
+      const seq = Atomics.load(w, SEQ);
+      if (track.handedSince < 0 || seq !== track.seq) {
+        track.handedSince = now;
+        track.seq = seq;
+      } else if (now - track.handedSince >= STEAL_MS && this.steal()) {
+        return true;
+      }
+    } else {
+      track.handedSince = -1;
     }
-    // The request is gone: a release cleared it after writing this manager into OWNER.
-    if (Atomics.load(w, OWNER) !== this.id) return false;
-    this.holding = true;
-    return true;
+    return false;
   }
 
   private acquireSync(method: string): void {
     if (this.spin()) return;
     if (!canBlock())
       throw this.busyError(method, 'this thread may not wait (a browser main thread)');
+    if ((inThread.get(this.w.buffer) ?? 0) > 0) {
+      throw this.busyError(
+        method,
+        'another manager of this heap in this thread holds or awaits it, and waiting here would block that manager',
+      );
+    }
     const w = this.w;
     const start = performance.now();
+    const track = { handedSince: -1, seq: 0 };
     let asking = false;
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
-        if ((asking && this.handed(false)) || this.tryTake()) return;
-        const waited = performance.now() - start;
-        if (waited >= this.timeout) {
-          if (asking && this.handed(true)) return;
-          throw this.busyError(method, `waited ${this.timeout} ms`);
-        }
+        const now = performance.now();
+        if (this.look(now, track)) return;
+        const waited = now - start;
+        if (waited >= this.timeout) throw this.busyError(method, `waited ${this.timeout} ms`);
         if (!asking && waited >= FAIR_MS) asking = this.ask();
-        Atomics.wait(w, STATE, 1, Math.min(CHECK_EVERY, this.timeout - waited));
+        const seen = Atomics.load(w, STATE);
+        if (seen !== FREE)
+          Atomics.wait(w, STATE, seen, Math.min(CHECK_EVERY, this.timeout - waited));
       }
     } finally {
+      if (asking && !this.holding) this.withdrawOrClaim();
       Atomics.sub(w, WAITERS, 1);
     }
   }
 
   private async acquire(): Promise<void> {
-    if (this.tryTake() || this.spin()) return;
     const w = this.w;
     // Node does not count a pending Atomics.waitAsync as work: keep the thread alive meanwhile.
     const alive = setInterval(noop, 1 << 30);
     Atomics.add(w, WAITERS, 1);
+    this.waiting = true;
+    this.enterThread();
+    let asking = false;
     try {
       const start = performance.now();
-      let asking = false;
+      const track = { handedSince: -1, seq: 0 };
       let seq = Atomics.load(w, SEQ);
       let beat = Atomics.load(w, BEAT);
       let since = start;
       for (;;) {
-        if ((asking && this.handed(false)) || this.tryTake()) return;
         const now = performance.now();
+        if (this.look(now, track)) return;
         if (!asking && now - start >= FAIR_MS) asking = this.ask();
         const s = Atomics.load(w, SEQ);
         const b = Atomics.load(w, BEAT);
@@ -248,18 +304,30 @@ export class SharedLock implements HeapLock {
           beat = b;
           since = now;
         } else if (now - since >= this.timeout) {
-          if (asking && this.handed(true)) return;
           throw this.busyError(
             'alloc/free/resize/compact',
             `its holder made no progress for ${this.timeout} ms`,
           );
         }
-        await waitChange(w, STATE, 1, asking ? CHECK_EVERY : FAIR_MS);
+        const seen = Atomics.load(w, STATE);
+        if (seen !== FREE) await waitChange(w, STATE, seen, asking ? CHECK_EVERY : FAIR_MS);
       }
     } finally {
+      if (asking && !this.holding) this.withdrawOrClaim();
+      this.waiting = false;
+      this.leaveThread(); // took() or claim() counted this manager again if it holds the lock
       Atomics.sub(w, WAITERS, 1);
       clearInterval(alive);
     }
+  }
+
+  /**
+   * Leaving without the lock while asking for it: withdraws the request. When a release took it
+   * first, the hand-over to this manager is passed on as a free lock (it never ran a task).
+   */
+  private withdrawOrClaim(): void {
+    this.withdraw();
+    if (this.claim()) this.release();
   }
 
   private took(): void {
@@ -269,6 +337,7 @@ export class SharedLock implements HeapLock {
     w[OWNER] = this.id;
     w[SEQ] = (w[SEQ] + 1) | 0;
     this.holding = true;
+    this.enterThread();
     // A request this manager made while waiting is answered by taking the lock itself.
     if (w[HANDOFF] === this.id) Atomics.compareExchange(w, HANDOFF, this.id, 0);
   }
@@ -276,21 +345,32 @@ export class SharedLock implements HeapLock {
   private release(): void {
     const w = this.w;
     this.holding = false;
+    this.leaveThread();
     const next = Atomics.load(w, HANDOFF);
-    if (next !== 0) {
-      // A waiter waited too long: the lock goes straight to it (STATE stays 1). OWNER first,
-      // so the waiter that finds its request gone finds itself the owner.
+    if (next !== 0 && next !== this.id) {
+      // A waiter waited too long: hand the lock to it (it claims STATE 2 -> 1).
       Atomics.store(w, OWNER, next);
+      w[SEQ] = (w[SEQ] + 1) | 0;
       if (Atomics.compareExchange(w, HANDOFF, next, 0) === next) {
-        w[SEQ] = (w[SEQ] + 1) | 0;
+        Atomics.store(w, STATE, HANDED);
         Atomics.notify(w, STATE);
         return;
       }
       // It withdrew meanwhile: free the lock as usual.
     }
     w[OWNER] = 0;
-    Atomics.store(w, STATE, 0);
+    Atomics.store(w, STATE, FREE);
     if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, STATE, 1);
+  }
+
+  private enterThread(): void {
+    const b = this.w.buffer;
+    inThread.set(b, (inThread.get(b) ?? 0) + 1);
+  }
+
+  private leaveThread(): void {
+    const b = this.w.buffer;
+    inThread.set(b, (inThread.get(b) ?? 1) - 1);
   }
 
   private busyError(method: string, why: string): HeapBusyError {

@@ -32,13 +32,24 @@ export class HeapState {
   /** The gap index's nodes, NODE_WORDS words each. */
   n: Uint32Array;
 
-  private constructor(buffer: ArrayBuffer | SharedArrayBuffer, room: Room, withLinks: boolean) {
+  /**
+   * Views of `buffer` for `room`. Writes the capacities into the header unless `attaching`:
+   * another thread's header is written only under the lock, by the thread that grows it.
+   */
+  private constructor(
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    room: Room,
+    withLinks: boolean,
+    attaching = false,
+  ) {
     this.buffer = buffer;
     this.h = new Uint32Array(buffer, 0, HEADER_WORDS);
     this.r = this.links = this.n = this.h; // set by views()
     this.views(room, withLinks);
-    this.h[H_RECORD_CAPACITY] = room.records;
-    this.h[H_NODE_CAPACITY] = room.nodes;
+    if (!attaching) {
+      this.h[H_RECORD_CAPACITY] = room.records;
+      this.h[H_NODE_CAPACITY] = room.nodes;
+    }
   }
 
   /** (Re)makes the region views for `room`. */
@@ -71,11 +82,15 @@ export class HeapState {
     return new HeapState(buffer, room, withLinks);
   }
 
-  /** The state of an existing shared buffer (another thread's heap), its views from its header. */
+  /**
+   * The state of an existing shared buffer (another thread's heap), its views from its header
+   * as read now, without the lock: `follow()` at the start of every operation, under the lock,
+   * makes them again if another thread was growing the state meanwhile. Writes nothing.
+   */
   static attach(buffer: SharedArrayBuffer, withLinks: boolean): HeapState {
     const h = new Uint32Array(buffer, 0, HEADER_WORDS);
     const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
-    return new HeapState(buffer, room, withLinks);
+    return new HeapState(buffer, room, withLinks, true);
   }
 
   /**
@@ -194,13 +209,35 @@ export class HeapState {
    * regions after the records up to their new places, later regions first. O(state).
    * @throws RangeError when the buffer cannot grow that far (its maxByteLength).
    */
-  private growInPlace(room: Room): void {
+  private growInPlace(wanted: Room): void {
     const buffer = this.buffer as SharedArrayBuffer;
     const withLinks = this.links !== null;
-    const bytes = bytesFor(room, withLinks);
-    if (bytes > buffer.maxByteLength) throw new RangeError('internal: shared state is full');
     const oldRecords = this.capacity;
     const oldNodes = this.nodeCapacity;
+    // The eighth of room to spare is cut to what the reservation (maxByteLength) holds.
+    const room = { ...wanted };
+    const perRecord = (RECORD_WORDS + (withLinks ? LINK_WORDS : 0)) * 4;
+    if (bytesFor(room, withLinks) > buffer.maxByteLength) {
+      if (room.records > oldRecords) {
+        room.records = Math.max(
+          oldRecords + 1,
+          Math.floor(
+            (buffer.maxByteLength - bytesFor({ records: 0, nodes: room.nodes }, withLinks)) /
+              perRecord,
+          ),
+        );
+      } else {
+        room.nodes = Math.max(
+          oldNodes + 1,
+          Math.floor(
+            (buffer.maxByteLength - bytesFor({ records: room.records, nodes: 0 }, withLinks)) /
+              (NODE_WORDS * 4),
+          ),
+        );
+      }
+    }
+    const bytes = bytesFor(room, withLinks);
+    if (bytes > buffer.maxByteLength) throw new RangeError('internal: shared state is full');
     buffer.grow(bytes);
     const all = new Uint32Array(buffer);
     const oldLinksAt = HEADER_WORDS + oldRecords * RECORD_WORDS;

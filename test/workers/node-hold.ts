@@ -1,17 +1,19 @@
-// Holds a shared heap's lock for `ms` milliseconds (a sliced compaction that never finishes
-// quickly is not needed: an async task under the lock is the same to the others).
+// Holds a shared heap's lock for `ms` milliseconds from inside a Sync call's task (this thread
+// blocks meanwhile), raising `flag[0]` once it holds it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemoryManager, type SharedHeap } from '../../src/index.js';
 
-const { shared, ms } = workerData as { shared: SharedHeap; ms: number };
+const { shared, ms, flag } = workerData as {
+  shared: SharedHeap;
+  ms: number;
+  flag: SharedArrayBuffer;
+};
 const mm = MemoryManager.from(shared);
-mm.allocSync(8); // tells the test the Worker is running
-const end = Date.now() + ms;
-// Hold the lock from a Sync call's task: block this thread for `ms` (Atomics.wait on a dummy word).
-mm.blocks(); // warm
+const signal = new Int32Array(flag);
 const word = new Int32Array(new SharedArrayBuffer(4));
 const hold = (): void => {
-  Atomics.wait(word, 0, 0, Math.max(0, end - Date.now()));
+  Atomics.store(signal, 0, 1);
+  Atomics.wait(word, 0, 0, ms);
 };
 (mm as unknown as { locked(m: string, t: () => void): void }).locked('hold', hold);
 parentPort!.postMessage('done');

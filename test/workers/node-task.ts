@@ -24,6 +24,12 @@ if (task === 'churn') {
     pairs++;
   }
   parentPort!.postMessage(pairs);
+} else if (task === 'wait') {
+  // Waits for the lock with an async call (long enough to ask for a hand-over), and is
+  // terminated meanwhile by the test.
+  parentPort!.postMessage('waiting');
+  await mm.alloc(8);
+  parentPort!.postMessage('got it');
 } else if (task === 'compact') {
   let told = false;
   mm.onMove(() => {
