@@ -229,6 +229,23 @@ describe('MemoryManager.from and mm.shared', () => {
     expect(mm.stats()).toEqual(other.stats());
   });
 
+  it('zero-fills new blocks in shared memory at any alignment (8 bytes a store in the middle)', () => {
+    const sab = new SharedArrayBuffer(1 << 16);
+    const bytes = new Uint8Array(sab, 3, 60_000); // an odd byteOffset: no 8-byte alignment
+    bytes.fill(0xee);
+    const mm = new MemoryManager({ buffer: bytes, shared: true, align: 1 });
+    for (let i = 0; i < 500; i++) {
+      const n = 1 + ((i * 37) % 3000);
+      const h = mm.allocSync(n);
+      expect(mm.read(h).every((x) => x === 0)).toBe(true);
+      mm.write(h, new Uint8Array(n).fill(0xee));
+      mm.resizeSync(h, n + 100); // the grown tail reads as zeros too
+      expect(mm.read(h, n).every((x) => x === 0)).toBe(true);
+      mm.write(h, new Uint8Array(100).fill(0xee), n);
+      mm.freeSync(h);
+    }
+  });
+
   it('mm.shared is undefined for an unshared heap; shared needs shared memory', () => {
     expect(new MemoryManager(64).shared).toBeUndefined();
     const error = (() => {

@@ -77,8 +77,8 @@ function canBlock(): boolean {
   return blockable;
 }
 
-/** Per heap (its lock words' buffer): managers in this thread that hold or await its lock. */
-const inThread = new WeakMap<ArrayBufferLike, number>();
+/** Per heap (its lock words' buffer): how many managers in this thread hold or await its lock. */
+const inThread = new WeakMap<ArrayBufferLike, { n: number }>();
 
 export class SharedLock implements HeapLock {
   /** The lock words: an Int32Array over the shared header. */
@@ -89,12 +89,15 @@ export class SharedLock implements HeapLock {
   /** Milliseconds a wait may last (see the file comment). */
   readonly timeout: number;
   private holding = false;
-  /** True while an async call of this manager waits for the lock. */
-  private waiting = false;
+  /** This thread's count of managers of this heap holding or awaiting the lock (shared by them). */
+  private readonly thread: { n: number };
 
   constructor(words: Int32Array, timeout: number) {
     this.w = words;
     this.timeout = timeout;
+    let thread = inThread.get(words.buffer);
+    if (thread === undefined) inThread.set(words.buffer, (thread = { n: 0 }));
+    this.thread = thread;
     let id = Atomics.add(words, IDS, 1) + 1;
     if (id === 0) id = Atomics.add(words, IDS, 1) + 1; // 0 means nobody
     this.id = id;
@@ -251,7 +254,7 @@ export class SharedLock implements HeapLock {
     if (this.spin()) return;
     if (!canBlock())
       throw this.busyError(method, 'this thread may not wait (a browser main thread)');
-    if ((inThread.get(this.w.buffer) ?? 0) > 0) {
+    if (this.thread.n > 0) {
       throw this.busyError(
         method,
         'another manager of this heap in this thread holds or awaits it, and waiting here would block that manager',
@@ -284,7 +287,6 @@ export class SharedLock implements HeapLock {
     // Node does not count a pending Atomics.waitAsync as work: keep the thread alive meanwhile.
     const alive = setInterval(noop, 1 << 30);
     Atomics.add(w, WAITERS, 1);
-    this.waiting = true;
     this.enterThread();
     let asking = false;
     try {
@@ -314,7 +316,6 @@ export class SharedLock implements HeapLock {
       }
     } finally {
       if (asking && !this.holding) this.withdrawOrClaim();
-      this.waiting = false;
       this.leaveThread(); // took() or claim() counted this manager again if it holds the lock
       Atomics.sub(w, WAITERS, 1);
       clearInterval(alive);
@@ -364,13 +365,11 @@ export class SharedLock implements HeapLock {
   }
 
   private enterThread(): void {
-    const b = this.w.buffer;
-    inThread.set(b, (inThread.get(b) ?? 0) + 1);
+    this.thread.n++;
   }
 
   private leaveThread(): void {
-    const b = this.w.buffer;
-    inThread.set(b, (inThread.get(b) ?? 1) - 1);
+    this.thread.n--;
   }
 
   private busyError(method: string, why: string): HeapBusyError {

@@ -35,7 +35,7 @@ export class ManagedMemory {
     if (words !== null) {
       const first = (base + at) / 8;
       const n = (to - at) >>> 3;
-      for (let i = first, end = first + n; i < end; i++) words[i] = 0;
+      words.fill(0, first, first + n); // 8 bytes an element: far fewer shared stores than bytes
       at += n * 8;
     }
     for (; at < to; at++) heap[at] = 0;
