@@ -310,9 +310,16 @@ describe('MutexLock specifics', () => {
   });
 });
 
-lockSuite(
-  'SharedLock',
-  () => new SharedLock(new Int32Array(new SharedArrayBuffer(LOCK_WORDS * 4)), 1000),
+/** Locks over the same words share a heap tag, as managers of one heap do. */
+const tags = new WeakMap<ArrayBufferLike, number>();
+function sharedLock(w: Int32Array, timeout: number): SharedLock {
+  let tag = tags.get(w.buffer);
+  if (tag === undefined) tags.set(w.buffer, (tag = Math.floor(Math.random() * 2 ** 31) + 1));
+  return new SharedLock(w, timeout, tag);
+}
+
+lockSuite('SharedLock', () =>
+  sharedLock(new Int32Array(new SharedArrayBuffer(LOCK_WORDS * 4)), 1000),
 );
 
 describe('SharedLock', () => {
@@ -320,8 +327,8 @@ describe('SharedLock', () => {
 
   it('two locks over the same words exclude each other; a waiter that waited goes before the holder again', async () => {
     const w = words();
-    const a = new SharedLock(w, 1000);
-    const b = new SharedLock(w, 1000);
+    const a = sharedLock(w, 1000);
+    const b = sharedLock(w, 1000);
     const order: string[] = [];
     let release!: () => void;
     const held = a.runAsync(
@@ -340,7 +347,7 @@ describe('SharedLock', () => {
     expect(Atomics.load(w, 5)).toBe(b.id);
     expect(order).toEqual(['a starts']);
     // A Sync call cannot wait it out here (this thread holds it through `a`): after its timeout.
-    expect(() => new SharedLock(w, 20).runSync(() => 0, 'allocSync')).toThrow(HeapBusyError);
+    expect(() => sharedLock(w, 20).runSync(() => 0, 'allocSync')).toThrow(HeapBusyError);
     release();
     await Promise.all([held, ...queued]);
     expect(order).toEqual(['a starts', 'b', 'a again']);
@@ -348,7 +355,7 @@ describe('SharedLock', () => {
 
   it('runSync takes a free lock at once and runs a task at once while its own manager holds it', async () => {
     const w = words();
-    const lock = new SharedLock(w, 1000);
+    const lock = sharedLock(w, 1000);
     expect(lock.runSync(() => 7, 'x')).toBe(7);
     let inside: number | undefined;
     await lock.runAsync(async () => {
@@ -364,8 +371,8 @@ describe('SharedLock', () => {
     'a Sync wait lasts lockTimeout, then HeapBusyError names the holder',
     () => {
       const w = words();
-      const holder = new SharedLock(w, 1000);
-      const waiter = new SharedLock(w, 50);
+      const holder = sharedLock(w, 1000);
+      const waiter = sharedLock(w, 50);
       // The holder keeps the lock (as a sync task that does not end in time would).
       Atomics.store(w, 0, 1); // STATE: held
       Atomics.store(w, 1, holder.id); // OWNER
@@ -385,7 +392,7 @@ describe('SharedLock', () => {
 
   it('an async waiter gives up after lockTimeout without progress, withdrawing its hand-off request', async () => {
     const w = words();
-    const waiter = new SharedLock(w, 120);
+    const waiter = sharedLock(w, 120);
     Atomics.store(w, 0, 1); // a dead holder: held, never released
     Atomics.store(w, 1, 12345);
     const start = performance.now();
@@ -402,8 +409,8 @@ describe('SharedLock', () => {
 
   it('a waiter that has waited a little is handed the lock by the next release, ahead of a barging caller', async () => {
     const w = words();
-    const holder = new SharedLock(w, 1000);
-    const waiter = new SharedLock(w, 1000);
+    const holder = sharedLock(w, 1000);
+    const waiter = sharedLock(w, 1000);
     const order: string[] = [];
     let release!: () => void;
     const held = holder.runAsync(() => new Promise<void>((resolve) => (release = resolve)));
@@ -414,17 +421,31 @@ describe('SharedLock', () => {
     release();
     await held;
     // The holder's thread tries to take the lock again at once: it was handed over already.
-    expect(() => new SharedLock(w, 0).runSync(() => order.push('barger'), 'x')).toThrow(
-      HeapBusyError,
-    );
+    expect(() => sharedLock(w, 0).runSync(() => order.push('barger'), 'x')).toThrow(HeapBusyError);
     await waiting;
     expect(order).toEqual(['waiter']);
   });
 
+  it('a hand-over to a waiter that is gone is taken by others after 10 ms, even with a short lockTimeout', async () => {
+    const w = words();
+    const holder = sharedLock(w, 1000);
+    holder.runSync(() => {
+      Atomics.store(w, 5, 999); // HANDOFF: a waiter that asked, then died
+    }, 'hold');
+    expect(Atomics.load(w, 0)).toBe(2); // handed to 999, which will never claim it
+    expect(Atomics.load(w, 1)).toBe(999);
+    await new Promise((r) => setTimeout(r, 15));
+    expect(sharedLock(w, 5).runSync(() => 'sync', 'x')).toBe('sync');
+    holder.runSync(() => Atomics.store(w, 5, 998), 'hold');
+    await new Promise((r) => setTimeout(r, 15));
+    expect(await sharedLock(w, 5).run(() => 'async')).toBe('async');
+    expect(Atomics.load(w, 0)).toBe(0);
+  });
+
   it('an async waiter waits as long as the holder makes progress (heartbeat), past lockTimeout', async () => {
     const w = words();
-    const holder = new SharedLock(w, 1000);
-    const waiter = new SharedLock(w, 80);
+    const holder = sharedLock(w, 1000);
+    const waiter = sharedLock(w, 80);
     const held = holder.runAsync(async () => {
       for (let i = 0; i < 8; i++) {
         await new Promise((r) => setTimeout(r, 25)); // 200 ms in all, a beat every 25 ms

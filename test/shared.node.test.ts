@@ -193,6 +193,10 @@ describe('the shared lock: what a review found', () => {
     await new Promise((r) => setTimeout(r, 0));
     const start = performance.now();
     expect(() => b.read(hs[1])).toThrow(/another manager of this heap in this thread/);
+    // The same through another SharedArrayBuffer object for the same memory (a cloned description).
+    const c = MemoryManager.from(structuredClone(a.shared!), { lockTimeout: 2000 });
+    expect(c.shared!.state).not.toBe(a.shared!.state);
+    expect(() => c.read(hs[1])).toThrow(/another manager of this heap in this thread/);
     expect(performance.now() - start).toBeLessThan(500);
     expect((await compaction).blocksMoved).toBeGreaterThan(0);
     expect(b.read(hs[1])).toHaveLength(1000);

@@ -13,7 +13,7 @@ import { handleOf, recordOf } from '../layout/handle-table.js';
 import { OFF, REQ, pinsOf } from '../layout/records.js';
 import { MutexLock, type HeapLock } from '../lock/lock.js';
 import { LOCK_WORDS, SharedLock } from '../lock/shared-lock.js';
-import { H_ALIGN, H_LOCK } from '../memory/format.js';
+import { H_ALIGN, H_HEAP_TAG, H_LOCK } from '../memory/format.js';
 import { encodeSnapshot } from '../memory/snapshot.js';
 import { checkIndex, checkSize, offsetOutside, rangeOutside, readBytes } from './arguments.js';
 import { yieldToEventLoop } from './event-loop.js';
@@ -76,7 +76,11 @@ export class MemoryManager {
     const { layout, memory, lockTimeout } =
       parts instanceof HeapParts ? parts : createParts(options);
     this.sharedLock = layout.shared
-      ? new SharedLock(new Int32Array(layout.state.buffer, H_LOCK * 4, LOCK_WORDS), lockTimeout)
+      ? new SharedLock(
+          new Int32Array(layout.state.buffer, H_LOCK * 4, LOCK_WORDS),
+          lockTimeout,
+          layout.state.h[H_HEAP_TAG],
+        )
       : null;
     this.lock = this.sharedLock ?? new MutexLock();
     this.events = new MoveEvents(() => this.core.advanceEpoch());

@@ -13,6 +13,7 @@ import {
   H_CAPACITY,
   H_FLAGS,
   H_GAPS,
+  H_HEAP_TAG,
   H_LIVE,
   H_MAGIC,
   H_MAX_BLOCKS,
@@ -126,6 +127,7 @@ export class BlockLayout {
     h[H_SLICE_BYTES] = sliceBytes;
     h[H_MAX_BLOCKS] = maxBlocks;
     h[H_RECORDS_USED] = 1; // the nil record
+    if (shared) h[H_HEAP_TAG] = Math.floor(Math.random() * 0x7fffffff) + 1;
     const layout = new BlockLayout(state);
     const s = layout.records.take();
     if (s !== SENTINEL) throw new Error('internal: the sentinel is not record 1');

@@ -8,6 +8,8 @@
 //   WAITERS  threads sleeping on STATE: a release notifies only when there are some
 //   HANDOFF  the id of a waiter that has waited too long: the next release hands it the lock
 //   IDS      the last manager id handed out (ids are unique per heap)
+//   HANDED   when the last hand-over was made (low 32 bits of Date.now()): a hand-over older
+//            than STEAL_MS may be taken by any waiter, whatever its own timeout
 //
 // Taking a free lock is one compare-and-swap of STATE, 0 to 1. A thread that finds it held
 // spins for tens of microseconds (where it may block at all), then sleeps on STATE: async
@@ -36,8 +38,9 @@ const BEAT = 3;
 const WAITERS = 4;
 const HANDOFF = 5;
 const IDS = 6;
+const HANDED_AT = 7;
 /** Words of the header the lock uses, from H_LOCK. */
-export const LOCK_WORDS = 7;
+export const LOCK_WORDS = 8;
 
 const FREE = 0;
 const HELD = 1;
@@ -77,8 +80,12 @@ function canBlock(): boolean {
   return blockable;
 }
 
-/** Per heap (its lock words' buffer): how many managers in this thread hold or await its lock. */
-const inThread = new WeakMap<ArrayBufferLike, { n: number }>();
+/**
+ * Per heap (its tag, a random word of its shared header: one heap can reach a thread through
+ * several SharedArrayBuffer objects), how many managers in this thread hold or await its lock.
+ * An entry is a few bytes per shared heap a thread ever attached; it is never removed.
+ */
+const inThread = new Map<number, { n: number }>();
 
 export class SharedLock implements HeapLock {
   /** The lock words: an Int32Array over the shared header. */
@@ -92,11 +99,12 @@ export class SharedLock implements HeapLock {
   /** This thread's count of managers of this heap holding or awaiting the lock (shared by them). */
   private readonly thread: { n: number };
 
-  constructor(words: Int32Array, timeout: number) {
+  /** `tag`: the heap's tag (the same for every manager of the heap, in every thread). */
+  constructor(words: Int32Array, timeout: number, tag: number) {
     this.w = words;
     this.timeout = timeout;
-    let thread = inThread.get(words.buffer);
-    if (thread === undefined) inThread.set(words.buffer, (thread = { n: 0 }));
+    let thread = inThread.get(tag);
+    if (thread === undefined) inThread.set(tag, (thread = { n: 0 }));
     this.thread = thread;
     let id = Atomics.add(words, IDS, 1) + 1;
     if (id === 0) id = Atomics.add(words, IDS, 1) + 1; // 0 means nobody
@@ -224,34 +232,28 @@ export class SharedLock implements HeapLock {
     return Atomics.compareExchange(this.w, HANDOFF, 0, this.id) === 0;
   }
 
-  /** Withdraws a request to be handed the lock, if a release has not taken it yet. */
-  private withdraw(): void {
-    Atomics.compareExchange(this.w, HANDOFF, this.id, 0);
+  /**
+   * One look at the lock for a waiter: takes it when free, claims a hand-over to this manager,
+   * takes a hand-over left unclaimed for STEAL_MS (by the shared HANDED_AT clock).
+   */
+  private look(): boolean {
+    if (this.tryTake() || this.claim()) return true;
+    const w = this.w;
+    if (Atomics.load(w, STATE) !== HANDED) return false;
+    const age = ((Date.now() | 0) - Atomics.load(w, HANDED_AT)) | 0;
+    return age >= STEAL_MS && this.steal();
   }
 
   /**
-   * One look at the lock for a waiter: takes it when free, claims a hand-over to this manager,
-   * takes a hand-over left unclaimed for STEAL_MS. `handedSince` tracks that.
+   * While asking: false once the request is gone without the lock (its hand-over stolen, or
+   * taken by a stale claim): then ask again later.
    */
-  private look(now: number, track: { handedSince: number; seq: number }): boolean {
-    if (this.tryTake() || this.claim()) return true;
+  private stillAsking(): boolean {
     const w = this.w;
-    if (Atomics.load(w, STATE) === HANDED) {
-      const seq = Atomics.load(w, SEQ);
-      if (track.handedSince < 0 || seq !== track.seq) {
-        track.handedSince = now;
-        track.seq = seq;
-      } else if (now - track.handedSince >= STEAL_MS && this.steal()) {
-        return true;
-      }
-    } else {
-      track.handedSince = -1;
-    }
-    return false;
+    return Atomics.load(w, HANDOFF) === this.id || Atomics.load(w, OWNER) === this.id;
   }
 
   private acquireSync(method: string): void {
-    if (this.spin()) return;
     if (!canBlock())
       throw this.busyError(method, 'this thread may not wait (a browser main thread)');
     if (this.thread.n > 0) {
@@ -260,15 +262,16 @@ export class SharedLock implements HeapLock {
         'another manager of this heap in this thread holds or awaits it, and waiting here would block that manager',
       );
     }
+    if (this.spin()) return;
     const w = this.w;
     const start = performance.now();
-    const track = { handedSince: -1, seq: 0 };
     let asking = false;
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
         const now = performance.now();
-        if (this.look(now, track)) return;
+        if (this.look()) return;
+        if (asking && !this.stillAsking()) asking = false;
         const waited = now - start;
         if (waited >= this.timeout) throw this.busyError(method, `waited ${this.timeout} ms`);
         if (!asking && waited >= FAIR_MS) asking = this.ask();
@@ -291,13 +294,13 @@ export class SharedLock implements HeapLock {
     let asking = false;
     try {
       const start = performance.now();
-      const track = { handedSince: -1, seq: 0 };
       let seq = Atomics.load(w, SEQ);
       let beat = Atomics.load(w, BEAT);
       let since = start;
       for (;;) {
         const now = performance.now();
-        if (this.look(now, track)) return;
+        if (this.look()) return;
+        if (asking && !this.stillAsking()) asking = false;
         if (!asking && now - start >= FAIR_MS) asking = this.ask();
         const s = Atomics.load(w, SEQ);
         const b = Atomics.load(w, BEAT);
@@ -327,7 +330,12 @@ export class SharedLock implements HeapLock {
    * first, the hand-over to this manager is passed on as a free lock (it never ran a task).
    */
   private withdrawOrClaim(): void {
-    this.withdraw();
+    const w = this.w;
+    if (Atomics.compareExchange(w, HANDOFF, this.id, 0) === this.id) return; // withdrawn
+    // A release took the request: it is a few instructions from setting STATE to 2 (or did).
+    for (let i = 0; i < 100_000 && Atomics.load(w, STATE) === HELD; i++) {
+      if (Atomics.load(w, OWNER) !== this.id) return; // not for this manager after all
+    }
     if (this.claim()) this.release();
   }
 
@@ -353,6 +361,7 @@ export class SharedLock implements HeapLock {
       Atomics.store(w, OWNER, next);
       w[SEQ] = (w[SEQ] + 1) | 0;
       if (Atomics.compareExchange(w, HANDOFF, next, 0) === next) {
+        Atomics.store(w, HANDED_AT, Date.now() | 0);
         Atomics.store(w, STATE, HANDED);
         Atomics.notify(w, STATE);
         return;

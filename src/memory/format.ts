@@ -65,6 +65,8 @@ export const H_NODES_USED = 25;
 export const H_NODE_FREE = 26;
 /** Nodes the buffer holds room for. */
 export const H_NODE_CAPACITY = 27;
+/** Shared heaps: a random nonzero tag naming the heap in every thread (0 for unshared heaps). */
+export const H_HEAP_TAG = 28;
 /** Words reserved for the lock of a shared heap. */
 export const H_LOCK = 32;
 export const HEADER_WORDS = 40;
