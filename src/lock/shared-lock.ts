@@ -254,6 +254,7 @@ export class SharedLock implements HeapLock {
   }
 
   private acquireSync(method: string): void {
+    if (this.look()) return; // free, handed to this manager, or a stale hand-over
     if (!canBlock())
       throw this.busyError(method, 'this thread may not wait (a browser main thread)');
     if (this.thread.n > 0) {
