@@ -5,8 +5,9 @@ import { MemoryManager, type SharedHeap } from '../../src/index.js';
 
 parentPort!.on('message', (m: { shared: SharedHeap; stop: SharedArrayBuffer }) => {
   const stop = new Int32Array(m.stop);
-  parentPort!.postMessage('attaching');
-  let n = 0;
+  MemoryManager.from(m.shared);
+  let n = 1;
+  parentPort!.postMessage('attaching'); // and attaching again until told to stop
   while (Atomics.load(stop, 0) === 0) {
     MemoryManager.from(m.shared);
     n++;
