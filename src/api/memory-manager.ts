@@ -156,9 +156,10 @@ export class MemoryManager {
   }
 
   /**
-   * Bytes of metadata the heap has allocated: its state buffer (a 128-byte header and 28 bytes
-   * per live block, plus 8 for best fit, and up to an eighth more as room to grow; nothing per
-   * free block). The managed bytes are not counted. O(1).
+   * Bytes of metadata the heap has allocated: its state buffer (a 160-byte header, 20 bytes
+   * per live block, 12 more for best fit, about 8 bytes per gap in the gap index's nodes, and
+   * up to an eighth more as room to grow; no record per free block). The managed bytes are not
+   * counted. O(1).
    */
   get metadataBytes(): number {
     return this.core.layout.state.bytes;
@@ -486,8 +487,8 @@ export class MemoryManager {
 
   /**
    * Checks every invariant of the heap's state: the header, blocks tiling [0, capacity) in
-   * address order, alignment, counters, pins, the address tree (order, gap maxima, heap order)
-   * and the size index. O(B).
+   * address order with both links, alignment, counters, pins, the gap index (order, depth,
+   * maxima and first keys, exactly the gaps) and the size index. O(B).
    * @throws MemoryManagerError `ERR_HEAP_CORRUPTED` naming the first broken invariant.
    */
   validate(): void {
