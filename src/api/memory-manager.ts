@@ -436,24 +436,22 @@ export class MemoryManager {
 
   /** The size that was asked for. O(1). @throws InvalidHandleError */
   sizeOf(handle: Handle): number {
-    if (this.sharedLock !== null) {
-      return this.locked(
-        'sizeOf',
-        () => this.core.layout.state.r[this.recordOrThrow(handle) + REQ],
-      );
-    }
-    return this.core.layout.state.r[this.recordOrThrow(handle) + REQ];
+    return this.fieldOf('sizeOf', handle, REQ);
   }
 
   /** The block's current offset in the heap; it changes when the block moves. O(1). @throws InvalidHandleError */
   offsetOf(handle: Handle): number {
-    if (this.sharedLock !== null) {
-      return this.locked(
-        'offsetOf',
-        () => this.core.layout.state.r[this.recordOrThrow(handle) + OFF],
-      );
-    }
-    return this.core.layout.state.r[this.recordOrThrow(handle) + OFF];
+    return this.fieldOf('offsetOf', handle, OFF);
+  }
+
+  /** A record field of a live block; under the lock for a shared heap (no closure otherwise). */
+  private fieldOf(method: string, handle: Handle, field: number): number {
+    if (this.sharedLock === null) return this.fieldNow(handle, field);
+    return this.locked(method, () => this.fieldNow(handle, field));
+  }
+
+  private fieldNow(handle: Handle, field: number): number {
+    return this.core.layout.state.r[this.recordOrThrow(handle) + field];
   }
 
   /**

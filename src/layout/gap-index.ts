@@ -62,11 +62,6 @@ function move(t: Uint32Array, at: number, from: number, to: number): void {
   }
 }
 
-/** Entries in the node at base `b`. */
-function t0count(t: Uint32Array, b: number): number {
-  return t[b + COUNT];
-}
-
 /** The largest of t[from, from + count), 0 when count is 0. */
 function maxOf(t: Uint32Array, from: number, count: number): number {
   let m = 0;
@@ -167,12 +162,6 @@ export class GapIndex {
   get size(): number {
     const lv = this.state.h[H_GAP_HEIGHT] - 1;
     return this.state.n[this.at[lv] + SIZES + this.slot[lv]];
-  }
-
-  /** Host of the gap under the cursor. */
-  get host(): number {
-    const lv = this.state.h[H_GAP_HEIGHT] - 1;
-    return this.state.n[this.at[lv] + HOSTS + this.slot[lv]];
   }
 
   /**
@@ -340,21 +329,6 @@ export class GapIndex {
     h[H_LARGEST] = level[1];
   }
 
-  /** Visits every gap in address order: host and size. O(F). The index must not change meanwhile. */
-  forEach(visit: (p: number, size: number) => void): void {
-    const t = this.state.n;
-    const h = this.state.h;
-    const walk = (b: number, lv: number): void => {
-      const c = t[b + COUNT];
-      if (lv === h[H_GAP_HEIGHT] - 1) {
-        for (let j = 0; j < c; j++) visit(t[b + HOSTS + j], t[b + SIZES + j]);
-      } else {
-        for (let i = 0; i < c; i++) walk(t[b + KIDS + i] * NODE_WORDS, lv + 1);
-      }
-    };
-    walk(h[H_GAP_ROOT] * NODE_WORDS, 0);
-  }
-
   /**
    * Checks the invariants, reading nothing outside the state and never looping (nodes below
    * H_NODES_USED, each visited once), and visits every gap in order (host and size) so the
@@ -502,11 +476,13 @@ export class GapIndex {
   }
 
   private leafMax(b: number): number {
-    return maxOf(this.state.n, b + SIZES, t0count(this.state.n, b));
+    const t = this.state.n;
+    return maxOf(t, b + SIZES, t[b + COUNT]);
   }
 
   private innerMax(b: number): number {
-    return maxOf(this.state.n, b + MAXES, t0count(this.state.n, b));
+    const t = this.state.n;
+    return maxOf(t, b + MAXES, t[b + COUNT]);
   }
 
   /** Writes scratch leaf entries [from, from + count) (of `n` in scratch) into leaf `b`. */

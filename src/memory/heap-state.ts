@@ -108,11 +108,6 @@ export class HeapState {
     }
   }
 
-  /** Largest state a shared buffer can grow to. */
-  get maxBytes(): number {
-    return this.buffer instanceof ArrayBuffer ? Infinity : this.buffer.maxByteLength;
-  }
-
   /** A zeroed state with room for `records` records and `nodes` nodes. */
   static create(records: number, withLinks: boolean, nodes = MIN_NODES): HeapState {
     const room = { records: Math.max(MIN_RECORDS, records), nodes: Math.max(MIN_NODES, nodes) };

@@ -5,25 +5,23 @@ export class ManagedMemory {
   readonly capacity: number;
   private view: Uint8Array;
   private readonly wasm: WebAssembly.Memory | null;
+  /** True when the bytes are in a SharedArrayBuffer (a memory keeps its kind when it grows). */
+  readonly shared: boolean;
 
   /** `view` must be a plain Uint8Array of exactly `capacity` bytes (of `wasm.buffer`, when given). */
   constructor(view: Uint8Array, wasm: WebAssembly.Memory | null = null) {
     this.view = view;
     this.capacity = view.length;
     this.wasm = wasm;
-  }
-
-  /** True when the bytes are in a SharedArrayBuffer. */
-  get shared(): boolean {
-    return !(this.view.buffer instanceof ArrayBuffer);
+    this.shared = !(view.buffer instanceof ArrayBuffer);
   }
 
   /**
-   * Zeroes heap[from, to). Shared memory is zeroed by copying from a zeroed block: `fill` on a
-   * SharedArrayBuffer is many times slower. O(to - from).
+   * Zeroes heap[from, to). Shared memory is zeroed 8 bytes an element through a Float64Array:
+   * a byte `fill` on a SharedArrayBuffer is many times slower. O(to - from).
    */
   zero(heap: Uint8Array, from: number, to: number): void {
-    if (heap.buffer instanceof ArrayBuffer) {
+    if (!this.shared) {
       heap.fill(0, from, to);
       return;
     }
