@@ -1,4 +1,5 @@
 export type {
+  AllocOptions,
   AttachOptions,
   BlockInfo,
   BlockMove,

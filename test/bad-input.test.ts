@@ -224,7 +224,72 @@ describe('alloc with a bad size', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// bad handles: free, freeSync, read, write, sizeOf, offsetOf, has
+// alloc, allocSync: bad options (the size is good)
+
+const badAllocOptions: [string, unknown, ErrorClass, string][] = [
+  ['null', null, TypeError, TYPE],
+  ['a number', 8, TypeError, TYPE],
+  ['a string', 'align', TypeError, TYPE],
+  ['an array', [8], TypeError, TYPE],
+  ['an unknown option', { alignment: 8 }, TypeError, VALUE],
+  ['a string align', { align: '8' }, TypeError, TYPE],
+  ['a bigint align', { align: 8n }, TypeError, TYPE],
+  ['align 0', { align: 0 }, RangeError, RANGE],
+  ['align -8', { align: -8 }, RangeError, RANGE],
+  ['align 3 (not a power of two)', { align: 3 }, RangeError, RANGE],
+  ['align 24 (not a power of two)', { align: 24 }, RangeError, RANGE],
+  ['align 0.5', { align: 0.5 }, RangeError, RANGE],
+  ['align NaN', { align: NaN }, RangeError, RANGE],
+  ['align 2 ** 31 (too large)', { align: 2 ** 31 }, RangeError, RANGE],
+  [
+    'a getter that throws',
+    Object.defineProperty({}, 'align', {
+      enumerable: true,
+      get() {
+        throw new Error('boom');
+      },
+    }),
+    TypeError,
+    VALUE,
+  ],
+  // The only multiple of 512 in this 256-byte heap is 0, and a block is there.
+  [
+    'align 512 (no multiple of it but 0 in the heap, which is taken)',
+    { align: 512 },
+    OutOfMemoryError,
+    OOM,
+  ],
+];
+
+describe('allocSync with bad options', () => {
+  it.each(badAllocOptions)(
+    '%s: throws and changes nothing',
+    (_label, options, errorClass, code) => {
+      unchangedAfter(({ mm }) => {
+        expectCoded(
+          thrown(() => mm.allocSync(8, options as { align: number })),
+          errorClass,
+          code,
+        );
+      });
+    },
+  );
+});
+
+describe('alloc with bad options', () => {
+  it.each(badAllocOptions)(
+    '%s: returns a promise that rejects, and changes nothing',
+    async (_label, options, errorClass, code) => {
+      await unchangedAfterAsync(async ({ mm }) => {
+        const promise = callAsync(() => mm.alloc(8, options as { align: number }));
+        expectCoded(await rejected(promise), errorClass, code);
+      });
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// bad handles: free, freeSync, read, write, sizeOf, offsetOf, alignOf, has
 
 const badHandles: [string, (f: Fixture) => unknown][] = [
   ['0', () => 0],
@@ -269,6 +334,7 @@ const syncHandleMethods: [string, (mm: MemoryManager, h: Handle) => unknown][] =
   ['write', (mm, h) => mm.write(h, [0xaa, 0xbb, 0xcc])],
   ['sizeOf', (mm, h) => mm.sizeOf(h)],
   ['offsetOf', (mm, h) => mm.offsetOf(h)],
+  ['alignOf', (mm, h) => mm.alignOf(h)],
 ];
 
 describe.each(syncHandleMethods)('%s with a bad handle', (_method, call) => {

@@ -28,7 +28,7 @@ import {
 import { ReferenceHeap, type RefOutcome, type RefStrategy } from './reference-heap.js';
 
 type Op =
-  | { kind: 'alloc'; size: number; async: boolean }
+  | { kind: 'alloc'; size: number; align: number | undefined; async: boolean }
   | { kind: 'free'; pick: number; async: boolean }
   | { kind: 'freeStale'; pick: number }
   | { kind: 'resize'; pick: number; size: number; async: boolean }
@@ -59,7 +59,16 @@ function opArbitrary(maxSize: number): fc.Arbitrary<Op> {
   return fc.oneof(
     {
       weight: 6,
-      arbitrary: fc.record({ kind: fc.constant('alloc' as const), size, async: fc.boolean() }),
+      arbitrary: fc.record({
+        kind: fc.constant('alloc' as const),
+        size,
+        // Now and then a block asks for its own alignment (below, at or above the heap's).
+        align: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constantFrom(2, 16, 32, 64, 128, 256) },
+        ),
+        async: fc.boolean(),
+      }),
     },
     {
       weight: 4,
@@ -169,6 +178,7 @@ function expectSame(
     const h = handles.get(id)!;
     expectValue(mm.offsetOf(h), block.offset, `offsetOf block ${id}`);
     expectValue(mm.sizeOf(h), block.requested, `sizeOf block ${id}`);
+    expectValue(mm.alignOf(h), block.align, `alignOf block ${id}`);
     expectValue(mm.isPinned(h), block.pins > 0, `isPinned block ${id}`);
     expectBytes(mm.read(h), block.bytes, `read of block ${id}`);
     expectBytes(
@@ -218,9 +228,12 @@ async function run(config: Config, ops: Op[]): Promise<void> {
     const epochBefore = mm.epoch;
     switch (op.kind) {
       case 'alloc': {
-        const id = model.alloc(op.size);
+        const id = model.alloc(op.size, op.align);
+        const options = op.align === undefined ? undefined : { align: op.align };
         const call = (): Promise<Handle> =>
-          op.async ? mm.alloc(op.size) : Promise.resolve().then(() => mm.allocSync(op.size));
+          op.async
+            ? mm.alloc(op.size, options)
+            : Promise.resolve().then(() => mm.allocSync(op.size, options));
         if (id === undefined) {
           await expect(call()).rejects.toBeInstanceOf(OutOfMemoryError);
         } else {

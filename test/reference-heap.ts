@@ -3,6 +3,8 @@
  * written apart from src/ so the tests compare two independent implementations.
  * A sorted array of free blocks scanned linearly, a Map of live blocks, and compaction that
  * moves each unpinned block, in address order, to the lowest free place below it that holds it.
+ * A block may ask for an alignment above the heap's: it then starts at the lowest multiple of
+ * it that fits in a free block, the bytes in front staying free, and compaction keeps it.
  * (Only the public HeapStats type is taken from src/, so the compiler keeps `stats()` in step.)
  */
 import type { HeapStats } from '../src/index.js';
@@ -12,6 +14,8 @@ export interface RefBlock {
   /** Occupied bytes (requested size rounded up to the alignment). */
   occupied: number;
   requested: number;
+  /** The block's alignment: its own, or the heap's when that is larger. */
+  align: number;
   pins: number;
   bytes: Uint8Array;
 }
@@ -94,19 +98,21 @@ export class ReferenceHeap {
   }
 
   /** Allocates; returns the model id, or undefined when the heap must refuse. */
-  alloc(size: number): number | undefined {
+  alloc(size: number, alignment = 1): number | undefined {
     const need = this.roundUp(size);
-    let hole = this.fit(need);
+    const align = Math.max(alignment, this.align);
+    let hole = this.fit(need, align);
     if (hole === undefined) {
-      if (!this.canCompactFor(need)) return undefined;
+      if (!this.canCompactFor(need, align)) return undefined;
       this.compact();
-      hole = this.fit(need)!;
+      hole = this.fit(need, align)!;
     }
     const id = this.nextId++;
     this.live.set(id, {
-      offset: this.take(hole, need),
+      offset: this.take(hole, need, align),
       occupied: need,
       requested: size,
+      align,
       pins: 0,
       bytes: new Uint8Array(size),
     });
@@ -140,7 +146,7 @@ export class ReferenceHeap {
     const growth = need - block.occupied;
     const next = this.free.find((f) => f.offset === block.offset + block.occupied);
     if (next && next.size >= growth) {
-      this.take(next, growth);
+      this.take(next, growth, this.align);
       block.occupied = need;
       grow();
       this.peakUsed = Math.max(this.peakUsed, this.used);
@@ -149,21 +155,23 @@ export class ReferenceHeap {
     if (block.pins > 0) return 'pinned';
     if (this.capacity - this.used < growth) return 'out-of-memory';
     const prev = this.free.find((f) => f.offset + f.size === block.offset);
-    const around = block.occupied + (prev?.size ?? 0) + (next?.size ?? 0);
-    if (this.fit(need) === undefined && around < need) {
+    const start = prev?.offset ?? block.offset;
+    const end = block.offset + block.occupied + (next?.size ?? 0);
+    const fitsAround = alignUp(start, block.align) + need <= end;
+    if (this.fit(need, block.align) === undefined && !fitsAround) {
       if (!this.autoCompact) return 'out-of-memory';
-      if (this.pinnedBlocks > 0) {
+      if (this.needsTrial(block.align)) {
         const trial = this.copy();
         trial.detach(id);
         trial.compact();
-        if (trial.fit(need) === undefined) return 'out-of-memory';
+        if (trial.fit(need, block.align) === undefined) return 'out-of-memory';
       }
       this.detach(id);
       this.compact();
     } else {
       this.detach(id);
     }
-    block.offset = this.take(this.fit(need)!, need);
+    block.offset = this.take(this.fit(need, block.align)!, need, block.align);
     block.occupied = need;
     this.live.set(id, block);
     grow();
@@ -177,15 +185,10 @@ export class ReferenceHeap {
     const order = [...this.live.entries()].sort((a, b) => a[1].offset - b[1].offset);
     for (const [id, b] of order) {
       if (b.pins > 0) continue;
-      const lower = this.free.find((f) => f.size >= b.occupied && f.offset < b.offset);
-      const prevFree = this.free.some((f) => f.offset + f.size === b.offset);
-      if (!lower && !prevFree) continue;
+      // Out, then back at the lowest place that holds it: where it was, or below.
       this.detach(id);
       const from = b.offset;
-      b.offset = this.take(
-        this.free.find((f) => f.size >= b.occupied)!,
-        b.occupied,
-      );
+      b.offset = this.take(this.firstFit(b.occupied, b.align)!, b.occupied, b.align);
       this.live.set(id, b);
       if (b.offset !== from) {
         blocksMoved++;
@@ -197,13 +200,20 @@ export class ReferenceHeap {
     return { blocksMoved, bytesMoved };
   }
 
-  /** True when compaction would make room for `need` bytes (and it is allowed). */
-  canCompactFor(need: number): boolean {
+  /** True when compaction would make room for `need` bytes at `align` (and it is allowed). */
+  canCompactFor(need: number, align = this.align): boolean {
     if (!this.autoCompact || this.capacity - this.used < need) return false;
-    if (this.pinnedBlocks === 0) return true;
+    if (!this.needsTrial(align)) return true;
     const trial = this.copy();
     trial.compact();
-    return trial.fit(need) !== undefined;
+    return trial.fit(need, align) !== undefined;
+  }
+
+  /** True unless compaction surely joins all free space into one block that `align` fits. */
+  private needsTrial(align: number): boolean {
+    if (this.pinnedBlocks > 0 || align > this.align) return true;
+    for (const b of this.live.values()) if (b.align > this.align) return true;
+    return false;
   }
 
   block(id: number): RefBlock {
@@ -212,21 +222,31 @@ export class ReferenceHeap {
     return block;
   }
 
-  private fit(need: number): Free | undefined {
-    if (this.strategy === 'first-fit') return this.free.find((f) => f.size >= need);
+  private fit(need: number, align = this.align): Free | undefined {
+    if (this.strategy === 'first-fit') return this.firstFit(need, align);
     let best: Free | undefined;
-    for (const f of this.free) if (f.size >= need && (!best || f.size < best.size)) best = f;
+    for (const f of this.free) {
+      if (holds(f, need, align) && (!best || f.size < best.size)) best = f;
+    }
     return best;
   }
 
-  /** Takes `need` bytes from the front of free block `f`; returns their offset. */
-  private take(f: Free, need: number): number {
-    const offset = f.offset;
-    if (f.size === need) this.free.splice(this.free.indexOf(f), 1);
-    else {
-      f.offset += need;
-      f.size -= need;
-    }
+  private firstFit(need: number, align: number): Free | undefined {
+    return this.free.find((f) => holds(f, need, align));
+  }
+
+  /**
+   * Takes `need` bytes from free block `f` at its first multiple of `align`; the bytes in
+   * front stay free. Returns their offset.
+   */
+  private take(f: Free, need: number, align: number): number {
+    const offset = alignUp(f.offset, align);
+    const end = f.offset + f.size;
+    const i = this.free.indexOf(f);
+    const parts: Free[] = [];
+    if (offset > f.offset) parts.push({ offset: f.offset, size: offset - f.offset });
+    if (end > offset + need) parts.push({ offset: offset + need, size: end - offset - need });
+    this.free.splice(i, 1, ...parts);
     return offset;
   }
 
@@ -255,4 +275,13 @@ export class ReferenceHeap {
     for (const [id, b] of this.live) c.live.set(id, { ...b });
     return c;
   }
+}
+
+function alignUp(offset: number, align: number): number {
+  return Math.ceil(offset / align) * align;
+}
+
+/** True when free block `f` holds `need` bytes at a multiple of `align`. */
+function holds(f: Free, need: number, align: number): boolean {
+  return alignUp(f.offset, align) + need <= f.offset + f.size;
 }

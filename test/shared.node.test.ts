@@ -314,10 +314,11 @@ describe('MemoryManager.from and mm.shared', () => {
     const mm = new MemoryManager({ size: 4096, shared: true });
     const h = mm.allocSync(8);
     const header = new Uint32Array(mm.shared!.state, 0, 2);
+    const version = header[1];
     header[1] = 99;
     const [type, c] = code(() => MemoryManager.from(mm.shared!));
     expect([type, c]).toEqual([TypeError, 'ERR_INVALID_ARG_VALUE']);
-    header[1] = 3;
+    header[1] = version;
     expect(code(() => MemoryManager.from({ ...mm.shared!, byteLength: 8 }))).toEqual([
       TypeError,
       'ERR_INVALID_ARG_VALUE',

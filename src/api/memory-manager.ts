@@ -19,8 +19,9 @@ import { checkIndex, checkSize, offsetOutside, rangeOutside, readBytes } from '.
 import { yieldToEventLoop } from './event-loop.js';
 import { MoveEvents } from './move-events.js';
 import { attachParts, createParts, describeShared, HeapParts, restoreParts } from './heap-parts.js';
-import { checkCompactOptions, readCompactOptions } from './options.js';
+import { checkCompactOptions, readAllocAlign, readCompactOptions } from './options.js';
 import type {
+  AllocOptions,
   AttachOptions,
   BlockInfo,
   CompactOptions,
@@ -178,24 +179,28 @@ export class MemoryManager {
    * compacting first when only compaction makes room and `autoCompact` is on. Waits for
    * pending async operations. O(log B), plus O(B + moved bytes) when it compacts, plus
    * O(size) to zero-fill.
+   * @param options `align`: the block's offset is a multiple of it (a power of two; the heap's
+   *   `align` when smaller or absent). First fit then takes the lowest address where an aligned
+   *   block fits; the padding in front of it stays free space. O(log B) when free blocks are
+   *   either too small or large enough, O(B) at worst.
    * @returns a promise of the new block's handle.
    * Rejects with OutOfMemoryError, MemoryManagerError `ERR_TOO_MANY_BLOCKS` past `maxBlocks`,
-   * TypeError `ERR_INVALID_ARG_TYPE`, RangeError `ERR_OUT_OF_RANGE`.
+   * TypeError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`, RangeError `ERR_OUT_OF_RANGE`.
    */
-  alloc(size: number): Promise<Handle> {
+  alloc(size: number, options?: AllocOptions): Promise<Handle> {
     const sliceBytes = this.core.sliceBytes;
-    if (sliceBytes === undefined) return this.lock.run(() => this.allocNow(size));
-    return this.lock.runAsync(() => this.allocSliced(size, sliceBytes));
+    if (sliceBytes === undefined) return this.lock.run(() => this.allocNow(size, options));
+    return this.lock.runAsync(() => this.allocSliced(size, options, sliceBytes));
   }
 
   /** `alloc` without waiting. @throws as `alloc` rejects, and HeapBusyError while an async call is pending. */
-  allocSync(size: number): Handle {
+  allocSync(size: number, options?: AllocOptions): Handle {
     this.checkIdle('allocSync');
     const lock = this.sharedLock;
-    if (lock === null || lock.held) return this.allocNow(size);
+    if (lock === null || lock.held) return this.allocNow(size, options);
     lock.enter('allocSync');
     try {
-      return this.allocNow(size);
+      return this.allocNow(size, options);
     } finally {
       lock.exit();
     }
@@ -444,6 +449,16 @@ export class MemoryManager {
     return this.fieldOf('offsetOf', handle, OFF);
   }
 
+  /**
+   * The block's alignment: what `alloc` was given, or the heap's `align` when that is larger.
+   * O(1). @throws InvalidHandleError
+   */
+  alignOf(handle: Handle): number {
+    const layout = this.core.layout;
+    if (this.sharedLock === null) return layout.alignOf(this.recordOrThrow(handle));
+    return this.locked('alignOf', () => layout.alignOf(this.recordOrThrow(handle)));
+  }
+
   /** A record field of a live block; under the lock for a shared heap (no closure otherwise). */
   private fieldOf(method: string, handle: Handle, field: number): number {
     if (this.sharedLock === null) return this.fieldNow(handle, field);
@@ -499,20 +514,25 @@ export class MemoryManager {
     }
   }
 
-  private allocNow(size: number): Handle {
+  private allocNow(size: number, options: AllocOptions | undefined): Handle {
     const heap = this.core.begin();
     checkSize('size', size);
-    return this.core.alloc(heap, size);
+    return this.core.alloc(heap, size, readAllocAlign(options));
   }
 
-  private async allocSliced(size: number, sliceBytes: number): Promise<Handle> {
+  private async allocSliced(
+    size: number,
+    options: AllocOptions | undefined,
+    sliceBytes: number,
+  ): Promise<Handle> {
     const core = this.core;
     checkSize('size', size);
-    const handle = core.allocIfRoom(core.begin(), size);
+    const align = readAllocAlign(options);
+    const handle = core.allocIfRoom(core.begin(), size, align);
     if (handle !== 0) return handle;
-    const plan = core.prepareRoom(size);
+    const plan = core.prepareRoom(size, align);
     await this.compactSlices(sliceBytes, undefined);
-    return core.allocAfterSlices(core.begin(), size, plan);
+    return core.allocAfterSlices(core.begin(), size, plan, align);
   }
 
   private freeNow(handle: Handle): void {

@@ -18,7 +18,7 @@ import {
   FLAG_SCRAMBLE,
   FLAG_ZERO_FILL,
 } from '../memory/format.js';
-import type { CompactOptions, MemoryManagerOptions } from './types.js';
+import type { AllocOptions, CompactOptions, MemoryManagerOptions } from './types.js';
 
 /** The options as the heap uses them. */
 export interface HeapSettings {
@@ -52,6 +52,35 @@ const MAX_ALIGN = 2 ** 30;
 /** Offsets and sizes are stored in 32 bits. */
 const MAX_BYTES = 2 ** 32 - 1;
 
+/** Throws unless `align` is a power of two from 1 to MAX_ALIGN. */
+function checkAlign(align: unknown): asserts align is number {
+  checkNumber('align', align);
+  if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
+    throw outOfRangeError(
+      `The value of "align" is out of range. It must be a power of two from 1 to ${MAX_ALIGN}. Received ${align}.`,
+    );
+  }
+}
+
+/**
+ * The alignment `alloc(size, options)` asks for: 1 (the heap's own) without options.
+ * @throws TypeError `ERR_INVALID_ARG_TYPE` for options that are not an object,
+ *   `ERR_INVALID_ARG_VALUE` for an unknown option; RangeError for a bad `align`.
+ */
+export function readAllocAlign(options: AllocOptions | undefined): number {
+  if (options === undefined) return 1;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "options" argument must be an object. Received ${describe(options)}.`,
+    );
+  }
+  const { align } = readOptions('options', options, ['align']) as AllocOptions;
+  if (align === undefined) return 1;
+  checkAlign(align);
+  return align;
+}
+
 /** Parses the constructor's argument: a capacity in bytes, or an options object. */
 export function parseOptions(options: number | MemoryManagerOptions): HeapSettings {
   if (typeof options === 'number') options = { size: options };
@@ -63,12 +92,7 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   }
   const o = readOptions('options', options, OPTION_NAMES) as MemoryManagerOptions;
   const align = o.align === undefined ? DEFAULT_ALIGN : o.align;
-  checkNumber('align', align);
-  if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
-    throw outOfRangeError(
-      `The value of "align" is out of range. It must be a power of two from 1 to ${MAX_ALIGN}. Received ${align}.`,
-    );
-  }
+  checkAlign(align);
   checkOptionalBoolean('autoCompact', o.autoCompact);
   checkOptionalBoolean('zeroFill', o.zeroFill);
   checkOptionalBoolean('scramble', o.scramble);

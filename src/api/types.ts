@@ -124,6 +124,16 @@ export type MoveListener = (moves: readonly BlockMove[]) => void;
  * the current task's microtasks have run (it takes the async lock), where `compact()` without
  * options starts at once when nothing is pending.
  */
+/** Options of `alloc(size, options)`. */
+export interface AllocOptions {
+  /**
+   * The block's offset is a multiple of this: a power of two up to 2^30 (default and minimum:
+   * the heap's `align`). Compaction and resize keep it; the padding in front of the block stays
+   * free space.
+   */
+  align?: number;
+}
+
 export interface CompactOptions {
   /** Move about this many bytes at a time, yielding to the event loop (a macrotask) between slices. */
   sliceBytes?: number;

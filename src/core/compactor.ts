@@ -7,6 +7,8 @@
 // (a whole compaction rebuilds the indexes once at the end instead, O(B)).
 // With pins, each block moves to the lowest gap below it that holds it (first fit), so the gaps
 // in front of pinned blocks are filled with later blocks that fit; pinned blocks never move.
+// Over-aligned blocks (an `align` above the heap's) are packed the same way, each to the lowest
+// multiple of its own alignment that holds it, so later blocks fill the padding in front of them.
 // Moves go through BlockLayout's operations; this file only decides them and copies bytes.
 import type { BlockLayout } from '../layout/block-layout.js';
 import { NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
@@ -63,7 +65,8 @@ export class Compaction implements CompactResult {
     layout.begin();
     const start = this.bytesMoved;
     while (this.scan !== NIL && this.bytesMoved - start < budget) {
-      const pins = layout.pinned > 0;
+      // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
+      const pins = layout.pinned > 0 || layout.overAligned > 0;
       if (pins !== this.packing) {
         // Blocks below the lowest gap are in place either way: start there.
         this.packing = pins;
@@ -138,14 +141,16 @@ export class Compaction implements CompactResult {
     }
     const size = layout.occupied(b);
     const from = r[b + OFF];
-    const lower = layout.firstFit(size);
-    if ((lower === NIL || r[lower + OFF] >= from) && layout.gapAfter(layout.prev(b)) === 0) {
+    const align = layout.alignOf(b);
+    const lower = layout.firstFitAligned(size, align);
+    const front = from - layout.gapAfter(layout.prev(b)); // where the gap in front starts
+    if ((lower === NIL || r[lower + OFF] >= from) && front + (-front & (align - 1)) === from) {
       this.scan = next; // no room below it
       return;
     }
     // Its space joins the gap in front: first fit now lands at or below where it was.
     layout.detach(b);
-    layout.attach(b, layout.firstFit(size));
+    layout.attach(b, layout.firstFitAligned(size, align));
     r = layout.state.r;
     const to = r[b + OFF];
     this.heap?.copyWithin(to, from, from + r[b + REQ]);

@@ -125,36 +125,40 @@ export class HeapCore {
     return layout.roundUp(size);
   }
 
-  /** Allocates at once, compacting when only that makes room. Returns the handle. */
-  alloc(heap: Uint8Array, size: number): number {
-    const handle = this.allocIfRoom(heap, size);
+  /**
+   * Allocates at once at a multiple of `align` (1 for the heap's alignment), compacting when
+   * only that makes room. Returns the handle.
+   */
+  alloc(heap: Uint8Array, size: number, align = 1): number {
+    const handle = this.allocIfRoom(heap, size, align);
     if (handle !== 0) return handle;
-    this.prepareRoom(size);
+    this.prepareRoom(size, align);
     this.compactNow(heap);
-    const p = this.layout.allocate(this.layout.roundUp(size), size);
+    const p = this.layout.allocate(this.layout.roundUp(size), size, align);
     if (p === NIL) throw this.outOfMemory(size, ''); // prepareRoom promised room: defensive
     return this.allocated(heap, p, size);
   }
 
   /** Allocates when a gap fits without compacting; 0 when none does. */
-  allocIfRoom(heap: Uint8Array, size: number): number {
-    const p = this.layout.allocate(this.occupiedFor(size), size);
+  allocIfRoom(heap: Uint8Array, size: number, align = 1): number {
+    const p = this.layout.allocate(this.occupiedFor(size), size, align);
     return p === NIL ? 0 : this.allocated(heap, p, size);
   }
 
   /**
-   * Throws OutOfMemoryError unless compacting would make room for `size` bytes. With pins,
-   * returns where the planned compaction puts every live block (record, offset, ...), else null.
+   * Throws OutOfMemoryError unless compacting would make room for `size` bytes at a multiple of
+   * `align`. With pins or over-aligned blocks, returns where the planned compaction puts every
+   * live block (record, offset, ...), else null.
    */
-  prepareRoom(size: number): number[] | null {
+  prepareRoom(size: number, align = 1): number[] | null {
     const layout = this.layout;
     const occupied = layout.roundUp(size);
     if (!this.autoCompact || layout.capacity - layout.used < occupied) {
       throw this.outOfMemory(size, '');
     }
-    if (layout.pinned === 0) return null;
+    if (!this.needsPlan(align)) return null;
     const plan = this.planCompaction(NIL);
-    if (plan.fit(occupied) === NIL) throw this.outOfMemory(size, this.pinNote());
+    if (plan.fit(occupied, align) === NIL) throw this.outOfMemory(size, this.planNote());
     const out: number[] = [];
     const r = plan.state.r;
     plan.forEach((p) => {
@@ -169,15 +173,15 @@ export class HeapCore {
    * finishes at once by putting the blocks where the plan made at the start put them, unless a
    * block pinned since would have to move.
    */
-  allocAfterSlices(heap: Uint8Array, size: number, plan: number[] | null): number {
+  allocAfterSlices(heap: Uint8Array, size: number, plan: number[] | null, align = 1): number {
     const layout = this.layout;
     const occupied = layout.roundUp(size);
-    let p = layout.allocate(occupied, size);
+    let p = layout.allocate(occupied, size, align);
     if (p === NIL) {
-      if (plan === null || !this.pinsKeep(plan)) throw this.outOfMemory(size, this.pinNote());
+      if (plan === null || !this.pinsKeep(plan)) throw this.outOfMemory(size, this.planNote());
       if (rearrange(layout, heap, plan, this.listenerSink()) > 0) this.moves.markMoved();
-      p = layout.allocate(occupied, size);
-      if (p === NIL) throw this.outOfMemory(size, this.pinNote()); // planned room: defensive
+      p = layout.allocate(occupied, size, align);
+      if (p === NIL) throw this.outOfMemory(size, this.planNote()); // planned room: defensive
     }
     return this.allocated(heap, p, size);
   }
@@ -204,24 +208,25 @@ export class HeapCore {
         throw this.outOfMemory(size, detail);
       }
       const from = r[p + OFF];
-      if (layout.fit(occupied) !== NIL || layout.neighbourhood(p) >= occupied) {
+      const align = layout.alignOf(p);
+      if (layout.fit(occupied, align) !== NIL || layout.fitsAround(p, occupied)) {
         // Room without compacting: the block moves to where the strategy puts it.
         layout.detach(p);
         layout.setRequested(p, size);
-        layout.attach(p, layout.fit(occupied));
+        layout.attach(p, layout.fit(occupied, align));
         r = layout.state.r;
         heap.copyWithin(r[p + OFF], from, from + oldSize);
       } else {
         if (!this.autoCompact) throw this.outOfMemory(size, detail);
-        if (layout.pinned > 0 && this.planCompaction(p).fit(occupied) === NIL) {
-          throw this.outOfMemory(size, detail + this.pinNote());
+        if (this.needsPlan(align) && this.planCompaction(p).fit(occupied, align) === NIL) {
+          throw this.outOfMemory(size, detail + this.planNote());
         }
         // Other blocks may slide over the old bytes: keep a copy.
         const saved = heap.slice(from, from + oldSize);
         layout.detach(p);
         this.compactNow(heap);
         layout.setRequested(p, size);
-        layout.attach(p, layout.fit(occupied));
+        layout.attach(p, layout.fit(occupied, align));
         r = layout.state.r;
         heap.set(saved, r[p + OFF]);
       }
@@ -361,8 +366,23 @@ export class HeapCore {
     return this.moves.listening ? this.sink : null;
   }
 
-  private pinNote(): string {
-    return `; pinned blocks split the free space (${this.layout.pinned} pinned), so compaction cannot join it`;
+  /**
+   * True when a compaction may leave free space in more than one gap, so whether it makes room
+   * must be planned on a copy: pins, over-aligned blocks, or an over-aligned request.
+   */
+  private needsPlan(align: number): boolean {
+    const layout = this.layout;
+    return layout.pinned > 0 || layout.overAligned > 0 || align > layout.mask + 1;
+  }
+
+  private planNote(): string {
+    const layout = this.layout;
+    if (layout.pinned > 0) {
+      return `; pinned blocks split the free space (${layout.pinned} pinned), so compaction cannot join it`;
+    }
+    return layout.overAligned > 0
+      ? `; over-aligned blocks keep padding in front of them (${layout.overAligned} blocks), so compaction cannot join all free space`
+      : '; no gap holds it at its alignment, even after compaction';
   }
 }
 

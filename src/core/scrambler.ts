@@ -2,12 +2,12 @@
 // scramblers of the classic relocatable-memory systems did, so code that keeps an offset or a
 // view across an operation fails at once in tests instead of once in a while in production.
 //
-// Pinned blocks cut the heap into segments; in each, the movable blocks are rearranged so that
+// Pinned and over-aligned blocks stay where they are and cut the heap into segments; in each, the movable blocks are rearranged so that
 // every one of them moves: reversed when that moves them all, else rotated (the first block to
 // the top, the others packed below). A block stays put only when it is alone in a segment that
 // it fills. O(B log B + moved bytes): a debugging aid, not a hot path.
 import type { BlockLayout } from '../layout/block-layout.js';
-import { OFF, SENTINEL, pinsOf } from '../layout/records.js';
+import { OFF, SENTINEL, alignShiftOf, pinsOf } from '../layout/records.js';
 import type { MoveSink } from './moves.js';
 
 /** Scrambles `layout` and `heap`; returns the number of blocks moved. */
@@ -26,7 +26,9 @@ export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink |
     if (p !== SENTINEL) blocks.push(p);
   });
   for (const p of blocks) {
-    if (pinsOf(r, p) > 0) {
+    // Pinned blocks stay, and so do over-aligned ones (their padding would not survive the
+    // packed arrangements below).
+    if (pinsOf(r, p) > 0 || alignShiftOf(r, p) !== 0) {
       closeSegment(r[p + OFF]);
       placements.push(p, r[p + OFF]);
       segmentStart = r[p + OFF] + layout.occupied(p);

@@ -17,6 +17,7 @@ import {
   H_LIVE,
   H_MAGIC,
   H_MAX_BLOCKS,
+  H_OVER_ALIGNED,
   H_PEAK,
   H_PINNED,
   H_RECORDS_USED,
@@ -35,6 +36,8 @@ import {
 import { HeapState, bytesFor } from '../memory/heap-state.js';
 import { GapIndex } from './gap-index.js';
 import {
+  ALIGN_FIELD,
+  ALIGN_SHIFT,
   BlockRecords,
   GEN_MASK,
   LIVE_BIT,
@@ -50,6 +53,7 @@ import {
   REQ,
   SENTINEL,
   STRIDE,
+  alignShiftOf,
   pinsOf,
 } from './records.js';
 import { SizeIndex } from './size-index.js';
@@ -156,6 +160,17 @@ export class BlockLayout {
     return this.state.h[H_PINNED];
   }
 
+  /** Live blocks whose own alignment is above the heap's. */
+  get overAligned(): number {
+    return this.state.h[H_OVER_ALIGNED];
+  }
+
+  /** The alignment of block `p`: its own, or the heap's. */
+  alignOf(p: number): number {
+    const shift = alignShiftOf(this.state.r, p);
+    return shift === 0 ? this.mask + 1 : 2 ** shift;
+  }
+
   /** Gaps, i.e. free blocks. */
   get gaps(): number {
     return this.state.h[H_GAPS];
@@ -208,9 +223,43 @@ export class BlockLayout {
     return this.gapIndex.firstFit(n);
   }
 
-  /** The host of the gap an allocation of `occupied` bytes takes under the strategy, or NIL. O(log F). */
-  fit(occupied: number): number {
-    return this.sizes === null ? this.gapIndex.firstFit(occupied) : this.sizes.bestFit(occupied);
+  /**
+   * The block in front of the lowest-address gap that holds `n` bytes at a multiple of `align`,
+   * or NIL. O(log F) at the heap's alignment; see GapIndex.firstFitAligned above it.
+   */
+  firstFitAligned(n: number, align: number): number {
+    return align <= this.mask + 1
+      ? this.gapIndex.firstFit(n)
+      : this.gapIndex.firstFitAligned(n, align);
+  }
+
+  /**
+   * The host of the gap an allocation of `occupied` bytes at a multiple of `align` takes under
+   * the strategy, or NIL. O(log F) at the heap's alignment.
+   */
+  fit(occupied: number, align = 1): number {
+    if (align <= this.mask + 1) {
+      return this.sizes === null ? this.gapIndex.firstFit(occupied) : this.sizes.bestFit(occupied);
+    }
+    if (this.sizes === null) return this.gapIndex.firstFitAligned(occupied, align);
+    const r = this.state.r;
+    const sizes = this.sizes;
+    return sizes.bestFitWhere(occupied, (host) => {
+      const key = this.gapIndex.key(r, host);
+      return (-key & (align - 1)) + occupied <= sizes.sizeOf(host);
+    });
+  }
+
+  /**
+   * True when detached-to-be block `p` would fit, `occupied` bytes at its alignment, in the
+   * space around it: the gaps on both sides and its own. O(1).
+   */
+  fitsAround(p: number, occupied: number): boolean {
+    const r = this.state.r;
+    const pred = r[p + PREV];
+    const start = this.gapIndex.key(r, pred);
+    const end = r[p + OFF] + this.occupied(p) + this.gapAfter(p);
+    return (-start & (this.alignOf(p) - 1)) + occupied <= end - start;
   }
 
   /**
@@ -218,15 +267,17 @@ export class BlockLayout {
    * returns its record, or NIL when no gap fits. The record's generation advances: a new handle.
    * O(log F).
    */
-  allocate(occupied: number, requested: number): number {
-    const host = this.fit(occupied);
+  allocate(occupied: number, requested: number, align = 1): number {
+    const host = this.fit(occupied, align);
     if (host === NIL) return NIL;
     if (this.sizes !== null) this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
     const p = this.records.take();
     const r = this.state.r;
     const gen = (r[p + META] & GEN_MASK) + 1;
-    r[p + META] = (gen > GEN_MASK ? 1 : gen) | LIVE_BIT;
+    const shift = align > this.mask + 1 ? 31 - Math.clz32(align) : 0;
+    r[p + META] = (gen > GEN_MASK ? 1 : gen) | LIVE_BIT | (shift << ALIGN_SHIFT);
     r[p + REQ] = requested;
+    if (shift !== 0) this.state.h[H_OVER_ALIGNED]++;
     this.place(p, host, occupied);
     this.state.h[H_LIVE]++;
     return p;
@@ -235,7 +286,9 @@ export class BlockLayout {
   /** Frees live, unpinned block `p`: its space joins the gaps around it. O(log F). */
   release(p: number): void {
     this.detach(p);
-    this.state.h[H_LIVE]--;
+    const h = this.state.h;
+    h[H_LIVE]--;
+    if ((this.state.r[p + META] & ALIGN_FIELD) !== 0) h[H_OVER_ALIGNED]--;
     this.records.give(p);
   }
 
@@ -286,7 +339,7 @@ export class BlockLayout {
     this.addUsed(-occupied);
   }
 
-  /** Puts detached live block `p` at the start of the gap after `host`. O(log F). */
+  /** Puts detached live block `p` at the first multiple of its alignment in the gap after `host`. O(log F). */
   attach(p: number, host: number): void {
     this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
     this.place(p, host, this.occupied(p));
@@ -331,12 +384,6 @@ export class BlockLayout {
     this.state.r[p + REQ] = requested;
   }
 
-  /** Bytes live block `p` could occupy where it is, with the gaps on both sides. O(1). */
-  neighbourhood(p: number): number {
-    const r = this.state.r;
-    return this.gapAfter(r[p + PREV]) + this.occupied(p) + this.gapAfter(p);
-  }
-
   /** Adds a pin to live block `p`. Returns false when it already holds the most pins. O(1). */
   pin(p: number): boolean {
     const r = this.state.r;
@@ -361,7 +408,8 @@ export class BlockLayout {
    * Slides the `count` blocks of `run` (address order, right after `host`, none followed by a
    * gap but the last) down over the gap after `host`, which then follows the last one. The
    * caller moves the bytes. O(count + log F); O(count) with `reindex` false, when the caller
-   * runs `reindex()` once after many runs (the indexes are stale until then).
+   * runs `reindex()` once after many runs (the indexes are stale until then). Only for blocks
+   * at the heap's alignment.
    */
   slideRun(host: number, run: Uint32Array, count: number, reindex: boolean): void {
     const r = this.state.r;
@@ -480,6 +528,7 @@ export class BlockLayout {
     let live = 0;
     let occupiedBytes = 0;
     let pinned = 0;
+    let overAligned = 0;
     let end = 0;
     let prev = NIL;
     for (let t = SENTINEL; t !== NIL; t = r[t + NEXT]) {
@@ -499,7 +548,12 @@ export class BlockLayout {
         if ((meta & LIVE_BIT) === 0 || (meta & GEN_MASK) === 0)
           return `${where}: not a live record with a generation`;
         if (req === 0 || req > capacity) return `${where}: requested size ${req} out of range`;
-        if (off % align !== 0) return `${where}: offset is not a multiple of ${align}`;
+        const shift = (meta & ALIGN_FIELD) >>> ALIGN_SHIFT;
+        if (shift !== 0 && (shift > 30 || 2 ** shift <= align))
+          return `${where}: alignment field ${shift} out of range`;
+        if (shift !== 0) overAligned++;
+        const own = shift === 0 ? align : 2 ** shift;
+        if (off % own !== 0) return `${where}: offset is not a multiple of ${own}`;
         if (off < end) return `${where}: overlaps the block before it`;
         const gap = off - end;
         gapOf[prev / STRIDE] = gap;
@@ -521,6 +575,8 @@ export class BlockLayout {
     if (live !== h[H_LIVE]) return `${live} live blocks, counter says ${h[H_LIVE]}`;
     if (live > h[H_MAX_BLOCKS]) return `${live} live blocks, more than maxBlocks`;
     if (pinned !== h[H_PINNED]) return `${pinned} pinned blocks, counter says ${h[H_PINNED]}`;
+    if (overAligned !== h[H_OVER_ALIGNED])
+      return `${overAligned} over-aligned blocks, counter says ${h[H_OVER_ALIGNED]}`;
     if (gapHosts.length !== h[H_GAPS]) return `${gapHosts.length} gaps, counter says ${h[H_GAPS]}`;
     if (h[H_PEAK] < h[H_USED] || h[H_PEAK] > capacity) return 'peak is out of range';
 
@@ -588,21 +644,32 @@ export class BlockLayout {
   private place(p: number, host: number, occupied: number): void {
     const r = this.state.r;
     const index = this.gapIndex;
-    const start = index.key(r, host);
-    const rest = index.size - occupied;
+    const key = index.key(r, host);
+    const pad = -key & (this.alignOf(p) - 1); // stays the host's gap
+    const start = key + pad;
+    const rest = index.size - pad - occupied;
     r[p + OFF] = start;
     const next = r[host + NEXT];
     r[p + PREV] = host;
     r[p + NEXT] = next;
     r[host + NEXT] = p;
     if (next !== NIL) r[next + PREV] = p;
-    this.sizes?.remove(host);
-    if (rest === 0) {
+    const sizes = this.sizes;
+    sizes?.remove(host);
+    if (pad !== 0) {
+      index.set(host, key, pad);
+      sizes?.insert(host, pad);
+      if (rest !== 0) {
+        index.insert(p, start + occupied, rest); // may replace the buffer
+        this.state.h[H_GAPS]++;
+        sizes?.insert(p, rest);
+      }
+    } else if (rest === 0) {
       index.remove();
       this.state.h[H_GAPS]--;
     } else {
       index.set(p, start + occupied, rest);
-      this.sizes?.insert(p, rest);
+      sizes?.insert(p, rest);
     }
     this.addUsed(occupied);
   }

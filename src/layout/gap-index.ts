@@ -144,6 +144,18 @@ export class GapIndex {
     return t[k - SIZES + HOSTS];
   }
 
+  /**
+   * The host of the lowest-address gap that holds `n` bytes starting at a multiple of `align`
+   * (a power of two above the heap's alignment), or NIL. Leaves the cursor on it. Subtrees
+   * whose maximum is below `n` are skipped, and one whose maximum is at least
+   * `n + align - heap alignment` always holds a fit; a subtree between the two may have to be
+   * searched in full, so O(log F) when gaps are either small or large, O(F) at worst.
+   */
+  firstFitAligned(n: number, align: number): number {
+    if (this.state.h[H_LARGEST] < n) return NIL;
+    return this.searchAligned(this.state.h[H_GAP_ROOT] * NODE_WORDS, 0, n, align);
+  }
+
   /** Leaves the cursor on the gap of host `p`, which starts at `key`. O(log F). */
   locate(p: number, key: number): void {
     const t = this.state.n;
@@ -432,6 +444,37 @@ export class GapIndex {
       b = t[b + KIDS + i] * NODE_WORDS;
     }
     return b;
+  }
+
+  /** `firstFitAligned` under node `b` at level `lv`: depth first, in address order. */
+  private searchAligned(b: number, lv: number, n: number, align: number): number {
+    const t = this.state.n;
+    const count = t[b + COUNT];
+    this.at[lv] = b;
+    if (lv === this.state.h[H_GAP_HEIGHT] - 1) {
+      const r = this.state.r;
+      for (let j = 0; j < count; j++) {
+        const size = t[b + SIZES + j];
+        if (size < n) continue;
+        const host = t[b + HOSTS + j];
+        const key = this.key(r, host);
+        if ((-key & (align - 1)) + n <= size) {
+          this.slot[lv] = j;
+          return host;
+        }
+      }
+      return NIL;
+    }
+    for (let i = 0; i < count; i++) {
+      if (t[b + MAXES + i] < n) continue;
+      const found = this.searchAligned(t[b + KIDS + i] * NODE_WORDS, lv + 1, n, align);
+      if (found !== NIL) {
+        this.at[lv] = b;
+        this.slot[lv] = i;
+        return found;
+      }
+    }
+    return NIL;
   }
 
   /** A value `v` now lies under the node at level `lv`: raises the maxima above it. */

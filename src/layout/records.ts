@@ -14,7 +14,10 @@ import type { HeapState } from '../memory/heap-state.js';
 export const OFF = 0;
 /** The size that was asked for (occupied: rounded up to the alignment); 0 for the sentinel. */
 export const REQ = 1;
-/** Generation (bits 0-11), live bit (bit 12), pin count (bits 13-31). */
+/**
+ * Generation (bits 0-11), live bit (bit 12), alignment (bits 13-17: log2 of the block's own
+ * alignment when it is above the heap's, else 0), pin count (bits 18-31).
+ */
 export const META = 2;
 /** The block before, in address order (NIL for the sentinel). */
 export const PREV = 3;
@@ -30,7 +33,10 @@ export const SENTINEL = STRIDE;
 
 export const GEN_MASK = 0xfff;
 export const LIVE_BIT = 0x1000;
-export const PIN_SHIFT = 13;
+export const ALIGN_SHIFT = 13;
+/** The alignment field, in place. */
+export const ALIGN_FIELD = 0x1f << ALIGN_SHIFT;
+export const PIN_SHIFT = 18;
 /** One pin, as added to META. */
 export const PIN_ONE = 1 << PIN_SHIFT;
 /** Most pins one block can hold. */
@@ -93,6 +99,11 @@ export class BlockRecords {
 /** True when the record holds a live block. */
 export function isLive(r: Uint32Array, p: number): boolean {
   return (r[p + META] & LIVE_BIT) !== 0;
+}
+
+/** log2 of the block's own alignment when above the heap's, else 0. */
+export function alignShiftOf(r: Uint32Array, p: number): number {
+  return (r[p + META] & ALIGN_FIELD) >>> ALIGN_SHIFT;
 }
 
 /** Pins held on the block of record `p`. */

@@ -25,6 +25,8 @@ function before(r: Uint32Array, links: Uint32Array, a: number, b: number): boole
 export class SizeIndex {
   private readonly state: HeapState;
   private splitLeft = NIL;
+  /** The search path of `bestFitWhere`, reused. */
+  private readonly stack: number[] = [];
   private splitRight = NIL;
 
   constructor(state: HeapState) {
@@ -49,6 +51,34 @@ export class SizeIndex {
       }
     }
     return best;
+  }
+
+  /**
+   * The host of the smallest gap (the lowest address among equals) of at least `n` bytes for
+   * which `fits(host)` holds, or NIL: the gaps of at least `n` bytes in (size, address) order
+   * until one fits. O(log F + gaps tried).
+   */
+  bestFitWhere(n: number, fits: (host: number) => boolean): number {
+    const links = this.state.links!;
+    const stack = this.stack;
+    stack.length = 0;
+    let t = this.state.h[H_SIZE_ROOT];
+    while (t !== NIL || stack.length > 0) {
+      if (t !== NIL) {
+        const l = (t / STRIDE) * W;
+        if (links[l + SIZE] >= n) {
+          stack.push(t); // it and its right side come after its left side
+          t = links[l];
+        } else {
+          t = links[l + 1]; // it and its left side are too small
+        }
+        continue;
+      }
+      t = stack.pop()!;
+      if (fits(t)) return t;
+      t = links[(t / STRIDE) * W + 1];
+    }
+    return NIL;
   }
 
   /** Adds host `p`, whose gap holds `size` bytes (more than 0). O(log F). */

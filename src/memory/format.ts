@@ -13,7 +13,7 @@
 /** "HHP1" read as a little-endian word: every state and snapshot starts with it. */
 export const MAGIC = 0x31504848;
 /** Version of this format; a later index that changes the layout bumps it. */
-export const VERSION = 3;
+export const VERSION = 4;
 
 // Header slots.
 export const H_MAGIC = 0;
@@ -67,6 +67,8 @@ export const H_NODE_FREE = 26;
 export const H_NODE_CAPACITY = 27;
 /** Shared heaps: a random nonzero tag naming the heap in every thread (0 for unshared heaps). */
 export const H_HEAP_TAG = 28;
+/** Live blocks whose own alignment is above the heap's. */
+export const H_OVER_ALIGNED = 29;
 /** Words reserved for the lock of a shared heap. */
 export const H_LOCK = 32;
 export const HEADER_WORDS = 40;
