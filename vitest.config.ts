@@ -13,7 +13,7 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          // *.browser.test.ts files use Web Workers and run in the browser project only.
+          // *.browser.test.ts files use Web Workers or WebGPU and run in the browser project only.
           exclude: ['test/**/*.browser.test.ts'],
         },
       },
@@ -39,6 +39,9 @@ export default defineConfig({
                 executablePath: chromiumPath,
                 args: [
                   '--no-sandbox',
+                  // WebGPU runs on Chromium's own SwiftShader (a CPU Vulkan device), also with
+                  // --disable-gpu; without --enable-unsafe-webgpu there is no adapter on Linux.
+                  '--enable-unsafe-webgpu',
                   '--disable-gpu',
                   '--disable-dev-shm-usage',
                   '--disable-background-networking',

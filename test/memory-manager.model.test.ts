@@ -134,10 +134,14 @@ const scenario = fc
     }),
   );
 
-/** Applies a batch of moves to a mirror as the onMove documentation says: from a snapshot. */
+/** Applies a batch of moves to a mirror as the onMove documentation says: in order, in place. */
 function applyMoves(mirror: Uint8Array, moves: readonly BlockMove[]): void {
-  const before = mirror.slice();
-  for (const m of moves) mirror.set(before.subarray(m.from, m.from + m.size), m.to);
+  const staged = new Map<number, Uint8Array>();
+  for (const m of moves) {
+    if (m.kind === 'move') mirror.copyWithin(m.to, m.from, m.from + m.size);
+    else if (m.kind === 'stage') staged.set(m.to, mirror.slice(m.from, m.from + m.size));
+    else mirror.set(staged.get(m.from)!, m.to);
+  }
 }
 
 /** True when `a` and `b` are byte arrays of the same kind holding the same bytes. */

@@ -156,7 +156,7 @@ describe('resize', () => {
     expect(mm.read(a)).toEqual(concat(bytesOf(1, 16), zeros(16)));
     expect(mm.read(b)).toEqual(bytesOf(2, 16));
     expect(mm.read(d)).toEqual(bytesOf(4, 16));
-    expect(batches).toEqual([[{ handle: a, from: 0, to: 32, size: 16 }]]);
+    expect(batches).toEqual([[{ kind: 'move', handle: a, from: 0, to: 32, size: 16 }]]);
     expect(mm.epoch).toBe(1);
     expect(mm.stats()).toMatchObject({ used: 64, freeBlocks: 2, largestFree: 48, compactions: 0 });
     expect(() => mm.validate()).not.toThrow();
@@ -172,10 +172,12 @@ describe('resize', () => {
     expect(offsetsOf(mm, [c, a])).toEqual([0, 16]);
     expect(mm.read(a)).toEqual(concat(bytesOf(1, 16), zeros(24)));
     expect(mm.read(c)).toEqual(bytesOf(3, 16));
+    // The block is staged first: c slides over its old place before a lands above it.
     expect(batches).toEqual([
       [
-        { handle: c, from: 32, to: 0, size: 16 },
-        { handle: a, from: 0, to: 16, size: 16 },
+        { kind: 'stage', handle: a, from: 0, to: 0, size: 16 },
+        { kind: 'move', handle: c, from: 32, to: 0, size: 16 },
+        { kind: 'unstage', handle: a, from: 0, to: 16, size: 16 },
       ],
     ]);
     expect(mm.epoch).toBe(1);
@@ -192,7 +194,7 @@ describe('resize', () => {
     expect(offsetsOf(mm, [a, z])).toEqual([0, 48]);
     expect(mm.read(a)).toEqual(concat(bytesOf(2, 16), zeros(24)));
     expect(mm.read(z)).toEqual(bytesOf(4, 16));
-    expect(batches).toEqual([[{ handle: a, from: 16, to: 0, size: 16 }]]);
+    expect(batches).toEqual([[{ kind: 'move', handle: a, from: 16, to: 0, size: 16 }]]);
     expect(mm.stats()).toMatchObject({ used: 56, freeBlocks: 1, compactions: 0 });
     expect(() => mm.validate()).not.toThrow();
   });
@@ -215,9 +217,10 @@ describe('resize', () => {
     ]);
     expect(batches).toEqual([
       [
-        { handle: c, from: 48, to: 0, size: 16 },
-        { handle: d, from: 80, to: 16, size: 16 },
-        { handle: a, from: 0, to: 48, size: 16 },
+        { kind: 'stage', handle: a, from: 0, to: 0, size: 16 },
+        { kind: 'move', handle: c, from: 48, to: 0, size: 16 },
+        { kind: 'move', handle: d, from: 80, to: 16, size: 16 },
+        { kind: 'unstage', handle: a, from: 0, to: 48, size: 16 },
       ],
     ]);
     expect(mm.read(a)).toEqual(concat(bytesOf(1, 16), zeros(32)));
@@ -396,10 +399,10 @@ describe('pins', () => {
     ]);
     expect(batches).toEqual([
       [
-        { handle: c, from: 48, to: 0, size: 8 },
-        { handle: d, from: 56, to: 8, size: 24 },
-        { handle: e, from: 80, to: 48, size: 8 },
-        { handle: f, from: 88, to: 56, size: 16 },
+        { kind: 'move', handle: c, from: 48, to: 0, size: 8 },
+        { kind: 'move', handle: d, from: 56, to: 8, size: 24 },
+        { kind: 'move', handle: e, from: 80, to: 48, size: 8 },
+        { kind: 'move', handle: f, from: 88, to: 56, size: 16 },
       ],
     ]);
     for (const [i, h] of [p, c, d, e, f].entries()) {
@@ -716,9 +719,9 @@ describe('onMove', () => {
     const moves = nth(received, 0);
     expect(Object.isFrozen(moves)).toBe(true);
     expect(moves).toEqual([
-      { handle: a, from: 8, to: 0, size: 10 },
-      { handle: b, from: 32, to: 16, size: 20 },
-      { handle: c, from: 56, to: 40, size: 5 },
+      { kind: 'move', handle: a, from: 8, to: 0, size: 10 },
+      { kind: 'move', handle: b, from: 32, to: 16, size: 20 },
+      { kind: 'move', handle: c, from: 56, to: 40, size: 5 },
     ]);
     expect(offsetsOf(mm, [a, b, c])).toEqual([0, 16, 40]);
   });
@@ -737,8 +740,8 @@ describe('onMove', () => {
     await mm.compact();
     expect(batches).toEqual([
       [
-        { handle: b, from: 16, to: 0, size: 16 },
-        { handle: c, from: 32, to: 16, size: 8 },
+        { kind: 'move', handle: b, from: 16, to: 0, size: 16 },
+        { kind: 'move', handle: c, from: 32, to: 16, size: 8 },
       ],
     ]);
   });
@@ -758,7 +761,7 @@ describe('onMove', () => {
     mm.compactSync();
     expect(first).toHaveBeenCalledTimes(1);
     expect(second).toHaveBeenCalledTimes(2);
-    expect(second.mock.calls[1]).toEqual([[{ handle: c, from: 8, to: 0, size: 8 }]]);
+    expect(second.mock.calls[1]).toEqual([[{ kind: 'move', handle: c, from: 8, to: 0, size: 8 }]]);
   });
 
   it('a listener that throws does not stop the others nor change the heap; its error goes to reportError', () => {
@@ -787,8 +790,8 @@ describe('onMove', () => {
     expect(nth(report.mock.calls, 0)[0]).toBe(error);
     const expected = [
       [
-        { handle: nth(h, 1), from: 16, to: 0, size: 16 },
-        { handle: nth(h, 3), from: 48, to: 16, size: 16 },
+        { kind: 'move', handle: nth(h, 1), from: 16, to: 0, size: 16 },
+        { kind: 'move', handle: nth(h, 3), from: 48, to: 16, size: 16 },
       ],
     ];
     expect(before).toEqual(expected);
@@ -827,18 +830,32 @@ describe('onMove', () => {
     let batches = 0;
     mm.onMove((moves) => {
       batches++;
-      const before = mirror.slice(); // moves apply to the state before the batch
+      // The steps apply in order, in place; a staged block waits in `staged` for its unstage.
       const seen = new Set<Handle>();
+      const staged = new Map<Handle, { at: number; bytes: Uint8Array }>();
       for (const m of moves) {
-        if (seen.has(m.handle)) problems.push(`block ${m.handle} listed twice in one batch`);
-        seen.add(m.handle);
-        if (where.get(m.handle) !== m.from) {
-          problems.push(`block ${m.handle}: from ${m.from}, expected ${where.get(m.handle)}`);
+        if (m.kind !== 'unstage') {
+          if (seen.has(m.handle)) problems.push(`block ${m.handle} listed twice in one batch`);
+          seen.add(m.handle);
+          if (where.get(m.handle) !== m.from) {
+            problems.push(`block ${m.handle}: from ${m.from}, expected ${where.get(m.handle)}`);
+          }
         }
-        if (m.from === m.to) problems.push(`block ${m.handle}: a move from ${m.from} to itself`);
-        mirror.set(before.subarray(m.from, m.from + m.size), m.to);
-        where.set(m.handle, m.to);
+        if (m.kind === 'move') {
+          if (m.from === m.to) problems.push(`block ${m.handle}: a move from ${m.from} to itself`);
+          mirror.copyWithin(m.to, m.from, m.from + m.size);
+          where.set(m.handle, m.to);
+        } else if (m.kind === 'stage') {
+          staged.set(m.handle, { at: m.to, bytes: mirror.slice(m.from, m.from + m.size) });
+        } else {
+          const s = staged.get(m.handle);
+          if (s?.at !== m.from) problems.push(`block ${m.handle}: unstaged without its stage`);
+          else mirror.set(s.bytes, m.to);
+          staged.delete(m.handle);
+          where.set(m.handle, m.to);
+        }
       }
+      if (staged.size > 0) problems.push(`${staged.size} blocks staged and never unstaged`);
     });
     const writeBoth = (h: Handle, data: Uint8Array, offset: number): void => {
       mm.write(h, data, offset);
@@ -1081,6 +1098,7 @@ describe('scramble', () => {
       expect({ name, batches: batches.length }).toEqual({ name, batches: compacts ? 2 : 1 });
       expect(mm.epoch - epoch).toBe(batches.length);
       const scrambled = nth(batches, batches.length - 1)
+        .filter((m) => m.kind !== 'unstage')
         .map((m) => m.handle)
         .sort((x, y) => x - y);
       const live = [...contents.keys()].sort((x, y) => x - y);
@@ -1139,6 +1157,7 @@ describe('scramble', () => {
       const compacted = op();
       expect({ name, batches: batches.length }).toEqual({ name, batches: compacted > 0 ? 2 : 1 });
       const scrambled = nth(batches, batches.length - 1)
+        .filter((m) => m.kind !== 'unstage')
         .map((m) => m.handle)
         .sort((x, y) => x - y);
       expect({ name, scrambled }).toEqual({ name, scrambled: movable() });

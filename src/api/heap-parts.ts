@@ -4,6 +4,7 @@ import { MemoryManagerError, argTypeError, describe } from '../core/errors.js';
 import { BlockLayout } from '../layout/block-layout.js';
 import {
   FLAG_BEST_FIT,
+  FLAG_OFFSETS_ONLY,
   HEADER_WORDS,
   H_CAPACITY,
   H_FLAGS,
@@ -20,30 +21,26 @@ import { ManagedMemory } from '../memory/managed-memory.js';
 import { decodeSnapshot } from '../memory/snapshot.js';
 import { isUint8Array, plainBytes, readOptions } from './arguments.js';
 import { DEFAULT_LOCK_TIMEOUT, parseOptions, readLockTimeout } from './options.js';
-import type { MemoryManagerOptions, SharedHeap } from './types.js';
+import type { MemoryManagerOptions, OffsetHeapOptions, SharedHeap } from './types.js';
 
-/** A layout and its bytes, ready to be a heap. Not exported from the package. */
+/** A layout and its bytes (none for an offsets-only heap), ready to be a heap. Not exported from the package. */
 export class HeapParts {
   constructor(
     readonly layout: BlockLayout,
-    readonly memory: ManagedMemory,
+    readonly memory: ManagedMemory | null,
     /** Milliseconds a wait for a shared heap's lock may last. */
     readonly lockTimeout = DEFAULT_LOCK_TIMEOUT,
   ) {}
 }
 
-/** A new heap's parts from the constructor's options. */
-export function createParts(options: number | MemoryManagerOptions): HeapParts {
-  const s = parseOptions(options);
+/** A new heap's parts from the constructor's options; `withBytes` false for an OffsetHeap. */
+export function createParts(
+  options: number | MemoryManagerOptions | OffsetHeapOptions,
+  withBytes: boolean,
+): HeapParts {
+  const s = parseOptions(options, withBytes);
   const slice = Math.min(s.compactSliceBytes ?? 0, 2 ** 32 - 1); // more than the capacity is one slice
-  const layout = BlockLayout.create(
-    s.memory.capacity,
-    s.align,
-    s.flags,
-    slice,
-    s.maxBlocks,
-    s.shared,
-  );
+  const layout = BlockLayout.create(s.capacity, s.align, s.flags, slice, s.maxBlocks, s.shared);
   return new HeapParts(layout, s.memory, s.lockTimeout);
 }
 
@@ -103,6 +100,7 @@ export function attachParts(shared: unknown, options: unknown): HeapParts {
     throw wrong(`format version ${h[H_VERSION]}, this version reads ${VERSION}`);
   }
   if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) throw wrong(`its state has unknown flags ${h[H_FLAGS]}`);
+  if ((h[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0) throw wrong('it describes an offsets-only heap');
   if (!state.growable) throw wrong('its state buffer is not a growable SharedArrayBuffer');
   const bestFit = (h[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
@@ -131,10 +129,11 @@ function isShared(value: unknown): value is SharedArrayBuffer {
 
 /**
  * A restored heap's parts: the snapshot's format decoded, then every invariant of its state
- * checked, then its bytes copied into a new buffer.
+ * checked, then its bytes copied into a new buffer (`withBytes` false: an OffsetHeap's
+ * snapshot, which has none).
  * @throws TypeError `ERR_INVALID_ARG_TYPE`; MemoryManagerError `ERR_INVALID_SNAPSHOT`.
  */
-export function restoreParts(snapshot: unknown): HeapParts {
+export function restoreParts(snapshot: unknown, withBytes: boolean): HeapParts {
   const bytes = isUint8Array(snapshot) ? plainBytes(snapshot) : null;
   if (bytes === null) {
     throw argTypeError(
@@ -144,9 +143,18 @@ export function restoreParts(snapshot: unknown): HeapParts {
   }
   const decoded = decodeSnapshot(bytes);
   if (typeof decoded === 'string') throw invalidSnapshot(decoded);
+  const offsetsOnly = (decoded.state.h[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0;
+  if (offsetsOnly === withBytes) {
+    throw invalidSnapshot(
+      offsetsOnly
+        ? "an OffsetHeap's snapshot (no bytes): restore it with OffsetHeap.restore"
+        : "a MemoryManager's snapshot (with bytes): restore it with MemoryManager.restore",
+    );
+  }
   const layout = new BlockLayout(decoded.state);
   const problem = layout.check();
   if (problem !== undefined) throw invalidSnapshot(problem);
+  if (offsetsOnly) return new HeapParts(layout, null);
   const heap = new Uint8Array(layout.state.h[H_CAPACITY]);
   heap.set(decoded.bytes);
   return new HeapParts(layout, new ManagedMemory(heap));

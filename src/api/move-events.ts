@@ -1,7 +1,10 @@
 // Move events: collects the moves of the operation under way, ends each batch (the epoch advances)
 // and hands each batch to the listeners, in order, even when a listener calls back into the heap.
-import type { MoveObserver } from '../core/moves.js';
+import type { MoveObserver, StepKind } from '../core/moves.js';
 import type { BlockMove, MoveListener } from './types.js';
+
+/** The public names of the step kinds, by StepKind. */
+const KINDS = ['move', 'stage', 'unstage'] as const;
 
 /** One `onMove` call: removing it stops its deliveries, even of a batch being delivered. */
 interface Subscription {
@@ -46,10 +49,10 @@ export class MoveEvents implements MoveObserver {
     this.moved = true;
   }
 
-  /** Adds a move to the current batch (call only while `listening`). */
-  add(handle: number, from: number, to: number, size: number): void {
+  /** Adds a step to the current batch (call only while `listening`). */
+  add(kind: StepKind, handle: number, from: number, to: number, size: number): void {
     this.moved = true;
-    this.batch.push(Object.freeze({ handle, from, to, size }));
+    this.batch.push(Object.freeze({ kind: KINDS[kind], handle, from, to, size }));
   }
 
   /**

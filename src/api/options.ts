@@ -15,14 +15,22 @@ import { ManagedMemory } from '../memory/managed-memory.js';
 import {
   FLAG_AUTO_COMPACT,
   FLAG_BEST_FIT,
+  FLAG_OFFSETS_ONLY,
   FLAG_SCRAMBLE,
   FLAG_ZERO_FILL,
 } from '../memory/format.js';
-import type { AllocOptions, CompactOptions, MemoryManagerOptions } from './types.js';
+import type {
+  AllocOptions,
+  CompactOptions,
+  MemoryManagerOptions,
+  OffsetHeapOptions,
+} from './types.js';
 
 /** The options as the heap uses them. */
 export interface HeapSettings {
-  memory: ManagedMemory;
+  /** The bytes to manage, or null for an offsets-only heap. */
+  memory: ManagedMemory | null;
+  capacity: number;
   align: number;
   /** FLAG_* bits: autoCompact, zeroFill, scramble, best fit. */
   flags: number;
@@ -47,6 +55,10 @@ const OPTION_NAMES = [
   'shared',
   'lockTimeout',
 ];
+/** What an offsets-only heap takes: no memory of its own, nothing to zero or share. */
+const OFFSET_OPTION_NAMES = OPTION_NAMES.filter(
+  (name) => !['buffer', 'zeroFill', 'shared', 'lockTimeout'].includes(name),
+);
 const DEFAULT_ALIGN = 8;
 const MAX_ALIGN = 2 ** 30;
 /** Offsets and sizes are stored in 32 bits. */
@@ -81,8 +93,14 @@ export function readAllocAlign(options: AllocOptions | undefined): number {
   return align;
 }
 
-/** Parses the constructor's argument: a capacity in bytes, or an options object. */
-export function parseOptions(options: number | MemoryManagerOptions): HeapSettings {
+/**
+ * Parses a constructor's argument: a capacity in bytes, or an options object; `withBytes`
+ * false for an offsets-only heap (no memory, fewer options).
+ */
+export function parseOptions(
+  options: number | MemoryManagerOptions | OffsetHeapOptions,
+  withBytes: boolean,
+): HeapSettings {
   if (typeof options === 'number') options = { size: options };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw argTypeError(
@@ -90,7 +108,8 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
       `The "options" argument must be a number or an object. Received ${describe(options)}.`,
     );
   }
-  const o = readOptions('options', options, OPTION_NAMES) as MemoryManagerOptions;
+  const names = withBytes ? OPTION_NAMES : OFFSET_OPTION_NAMES;
+  const o = readOptions('options', options, names) as MemoryManagerOptions;
   const align = o.align === undefined ? DEFAULT_ALIGN : o.align;
   checkAlign(align);
   checkOptionalBoolean('autoCompact', o.autoCompact);
@@ -123,12 +142,19 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   if ((o.size === undefined) === (o.buffer === undefined)) {
     throw argTypeError(
       'ERR_INVALID_ARG_VALUE',
-      'Give exactly one of the "size" and "buffer" options.',
+      withBytes
+        ? 'Give exactly one of the "size" and "buffer" options.'
+        : 'Give the "size" option: the bytes the heap hands out offsets in.',
     );
   }
-  const memory =
-    o.size !== undefined ? newMemory(o.size, align, shared) : givenMemory(o.buffer, align);
-  if (shared && !memory.shared) {
+  let memory: ManagedMemory | null = null;
+  let capacity: number;
+  if (!withBytes) capacity = capacityFor(o.size, align);
+  else {
+    memory = o.size !== undefined ? newMemory(o.size, align, shared) : givenMemory(o.buffer, align);
+    capacity = memory.capacity;
+  }
+  if (memory !== null && shared && !memory.shared) {
     throw argTypeError(
       'ERR_INVALID_ARG_VALUE',
       'The "shared" option needs a "buffer" in shared memory: a SharedArrayBuffer or a Uint8Array over one.',
@@ -136,12 +162,14 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   }
   return {
     memory,
+    capacity,
     shared,
     lockTimeout,
     align,
     flags:
       ((o.autoCompact ?? true) ? FLAG_AUTO_COMPACT : 0) |
-      ((o.zeroFill ?? true) ? FLAG_ZERO_FILL : 0) |
+      (withBytes && (o.zeroFill ?? true) ? FLAG_ZERO_FILL : 0) |
+      (withBytes ? 0 : FLAG_OFFSETS_ONLY) |
       ((o.scramble ?? false) ? FLAG_SCRAMBLE : 0) |
       (strategy === 'best-fit' ? FLAG_BEST_FIT : 0),
     compactSliceBytes: o.compactSliceBytes,
@@ -149,14 +177,19 @@ export function parseOptions(options: number | MemoryManagerOptions): HeapSettin
   };
 }
 
-function newMemory(size: unknown, align: number, shared: boolean): ManagedMemory {
+/** The capacity a `size` option gives: rounded down to `align`, at least one block. */
+function capacityFor(size: unknown, align: number): number {
   checkSize('size', size);
   if (size > MAX_BYTES) {
     throw outOfRangeError(
       `The value of "size" is out of range. It must be at most ${MAX_BYTES}. Received ${size}.`,
     );
   }
-  const length = atLeastOneBlock(size - (size % align), align);
+  return atLeastOneBlock(size - (size % align), align);
+}
+
+function newMemory(size: unknown, align: number, shared: boolean): ManagedMemory {
+  const length = capacityFor(size, align);
   return new ManagedMemory(
     shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length),
   );

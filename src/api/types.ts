@@ -11,25 +11,12 @@ export type { CompactResult, HeapStats, PlacementStrategy };
 /** A live block's name: a positive integer, never 0, that stays valid while the block moves. */
 export type Handle = number;
 
-/** Options of `new MemoryManager(options)`. Give exactly one of `size` and `buffer`. */
-export interface MemoryManagerOptions {
-  /** Bytes to manage, in a new ArrayBuffer. Rounded down to a multiple of `align`. */
-  size?: number;
-  /**
-   * Memory to manage instead of a new ArrayBuffer: the heap reads and writes it in place.
-   * Its length is rounded down to a multiple of `align`. A `WebAssembly.Memory` is managed
-   * from its byte 0 over its length at construction; the heap follows `memory.buffer` when
-   * `grow` replaces it. A Uint8Array (Node's `Buffer` included) is managed as the plain
-   * bytes it covers; when its buffer is detached (transferred, or replaced by a grow of the
-   * WebAssembly memory it views), every operation throws `ERR_BUFFER_DETACHED`.
-   */
-  buffer?: ArrayBuffer | SharedArrayBuffer | Uint8Array | WebAssembly.Memory;
+/** The options every heap takes. */
+export interface HeapOptions {
   /** Every block starts at a multiple of this power of two and occupies a multiple of it. Default 8. */
   align?: number;
   /** Compact when no free block fits but the total free space does. Default true. */
   autoCompact?: boolean;
-  /** New blocks (and the new bytes of a grown block) read as zeros. Default true. */
-  zeroFill?: boolean;
   /** Which free block an allocation takes. Default `'first-fit'`. */
   strategy?: PlacementStrategy;
   /**
@@ -48,6 +35,29 @@ export interface MemoryManagerOptions {
    * most 1 GiB (read the effective figure from `mm.maxBlocks`).
    */
   maxBlocks?: number;
+}
+
+/** Options of `new OffsetHeap(options)`. */
+export interface OffsetHeapOptions extends HeapOptions {
+  /** Bytes the heap hands out offsets in. Rounded down to a multiple of `align`. */
+  size: number;
+}
+
+/** Options of `new MemoryManager(options)`. Give exactly one of `size` and `buffer`. */
+export interface MemoryManagerOptions extends HeapOptions {
+  /** Bytes to manage, in a new ArrayBuffer. Rounded down to a multiple of `align`. */
+  size?: number;
+  /**
+   * Memory to manage instead of a new ArrayBuffer: the heap reads and writes it in place.
+   * Its length is rounded down to a multiple of `align`. A `WebAssembly.Memory` is managed
+   * from its byte 0 over its length at construction; the heap follows `memory.buffer` when
+   * `grow` replaces it. A Uint8Array (Node's `Buffer` included) is managed as the plain
+   * bytes it covers; when its buffer is detached (transferred, or replaced by a grow of the
+   * WebAssembly memory it views), every operation throws `ERR_BUFFER_DETACHED`.
+   */
+  buffer?: ArrayBuffer | SharedArrayBuffer | Uint8Array | WebAssembly.Memory;
+  /** New blocks (and the new bytes of a grown block) read as zeros. Default true. */
+  zeroFill?: boolean;
   /**
    * Put every byte of the heap's state in SharedArrayBuffers, so Workers can attach the same
    * heap with `MemoryManager.from(mm.shared)`. With `size`, the bytes go into a new
@@ -92,23 +102,36 @@ export interface BlockInfo {
   size: number;
 }
 
-/** One block move, as given to `onMove` listeners. Frozen. */
+/**
+ * One step of a move plan, as given to `onMove` listeners. Frozen. Apply the steps of a batch
+ * in order:
+ * - `'move'`: copy `size` bytes at heap offset `from` to heap offset `to` (the ranges may
+ *   overlap: memmove semantics, `copyWithin`);
+ * - `'stage'`: copy `size` bytes at heap offset `from` to offset `to` of a staging area;
+ * - `'unstage'`: copy `size` bytes at offset `from` of the staging area to heap offset `to`.
+ *
+ * A block that must get out of the way before its new place is free (a resize that compacts,
+ * a scramble, a rearrangement) is staged and unstaged; staging offsets start at 0 in each
+ * batch, packed at the heap's alignment (`stagingBytes(moves)` is the room a batch needs).
+ */
 export interface BlockMove {
+  readonly kind: 'move' | 'stage' | 'unstage';
   readonly handle: Handle;
-  /** Offset before the batch of moves. */
+  /** Where the bytes are: a heap offset, or for `'unstage'` a staging offset. */
   readonly from: number;
-  /** Offset after the batch of moves. */
+  /** Where they go: a heap offset, or for `'stage'` a staging offset. */
   readonly to: number;
   /** Bytes of the block that carry data (its size before the move). */
   readonly size: number;
 }
 
 /**
- * Receives the moves of one operation, or of one slice of a compaction: a frozen array, each
- * block at most once, `from` an offset before the batch and `to` one after it. Copying every
- * move's bytes from a copy of the heap taken before the batch reproduces it. Applying the moves
- * in order in place (`copyWithin`) is not safe for every batch: a resize or a scramble can
- * move a block onto bytes that a later move of the same batch still reads.
+ * Receives the move plan of one operation, or of one slice of a compaction: a frozen array of
+ * steps that, applied in order in one buffer (memmove semantics, staging steps through a
+ * staging area), make a copy of the heap's bytes taken before the batch equal the heap after
+ * it. A consumer's cost is the bytes moved, never the capacity. Each block appears at most
+ * once per batch, as one `'move'` or as one `'stage'` and its `'unstage'`, so its first
+ * `from` is where it was before the batch and its last `to` where it is after.
  *
  * Called synchronously at the end of the operation, before it returns. A listener may read the
  * heap (`read`, `view`, `offsetOf`, `stats`, ...), write it, and pin or unpin blocks. It may

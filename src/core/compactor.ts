@@ -12,7 +12,7 @@
 // Moves go through BlockLayout's operations; this file only decides them and copies bytes.
 import type { BlockLayout } from '../layout/block-layout.js';
 import { NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
-import type { MoveSink } from './moves.js';
+import { MOVE, type MoveSink } from './moves.js';
 
 /** What a compaction did. */
 export interface CompactResult {
@@ -115,7 +115,7 @@ export class Compaction implements CompactResult {
       if (sink !== null)
         for (let i = 0; i < count; i++) {
           const off = r[run[i] + OFF];
-          sink(run[i], off, off - delta);
+          sink(MOVE, run[i], off, off - delta);
         }
       layout.slideRun(host, run, count, !fixLater);
       this.blocksMoved += count;
@@ -154,7 +154,7 @@ export class Compaction implements CompactResult {
     r = layout.state.r;
     const to = r[b + OFF];
     this.heap?.copyWithin(to, from, from + r[b + REQ]);
-    this.sink?.(b, from, to);
+    this.sink?.(MOVE, b, from, to);
     this.blocksMoved++;
     this.bytesMoved += size;
     this.scan = next;

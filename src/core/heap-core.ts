@@ -1,6 +1,10 @@
 // The synchronous heap: allocation, freeing, resizing and compaction policy over the block
-// layout and the managed bytes, with typed errors. No promises, no locks, no argument parsing:
-// the public class checks arguments, resolves handles and serializes calls, then calls this.
+// layout, with typed errors. No promises, no locks, no argument parsing: the public classes
+// check arguments, resolve handles and serialize calls, then call this.
+//
+// One engine, two ways to apply its moves: with managed bytes (MemoryManager) it copies them
+// itself; without (OffsetHeap, `heap` null everywhere below) the moves are only a plan, the
+// steps its observer hands to the caller. Either way every step is reported in order.
 import { BlockLayout } from '../layout/block-layout.js';
 import { handleOf } from '../layout/handle-table.js';
 import { NIL, OFF, REQ, SENTINEL, isLive, pinsOf } from '../layout/records.js';
@@ -20,7 +24,7 @@ import {
 import type { ManagedMemory } from '../memory/managed-memory.js';
 import { Compaction, type CompactResult } from './compactor.js';
 import { MemoryManagerError, OutOfMemoryError } from './errors.js';
-import type { MoveObserver, MoveSink } from './moves.js';
+import { MOVE, STAGE, UNSTAGE, type MoveObserver, type MoveSink, type StepKind } from './moves.js';
 import { rearrange, scramble } from './scrambler.js';
 
 /** A snapshot of the heap's counters, from `stats()`. */
@@ -51,14 +55,15 @@ const TWO_32 = 2 ** 32;
 
 export class HeapCore {
   readonly layout: BlockLayout;
-  readonly memory: ManagedMemory;
+  /** The managed bytes, or null for an offsets-only heap. */
+  readonly memory: ManagedMemory | null;
   readonly moves: MoveObserver;
-  private readonly sink: MoveSink = (p, from, to) => {
+  private readonly sink: MoveSink = (kind, p, from, to) => {
     const r = this.layout.state.r;
-    this.moves.add(handleOf(r, p), from, to, r[p + REQ]);
+    this.moves.add(kind, handleOf(r, p), from, to, r[p + REQ]);
   };
 
-  constructor(layout: BlockLayout, memory: ManagedMemory, moves: MoveObserver) {
+  constructor(layout: BlockLayout, memory: ManagedMemory | null, moves: MoveObserver) {
     this.layout = layout;
     this.memory = memory;
     this.moves = moves;
@@ -97,10 +102,15 @@ export class HeapCore {
   }
 
   /**
-   * Starts an operation: the managed bytes now, checked. Call first, before any change.
+   * Starts an operation: the managed bytes now, checked (null for an offsets-only heap). Call
+   * first, before any change.
    * @throws MemoryManagerError `ERR_BUFFER_DETACHED` when the memory was detached.
    */
-  begin(): Uint8Array {
+  begin(): Uint8Array | null {
+    if (this.memory === null) {
+      this.layout.begin();
+      return null;
+    }
     const heap = this.memory.current();
     if (heap === null) {
       throw new MemoryManagerError(
@@ -129,7 +139,7 @@ export class HeapCore {
    * Allocates at once at a multiple of `align` (1 for the heap's alignment), compacting when
    * only that makes room. Returns the handle.
    */
-  alloc(heap: Uint8Array, size: number, align = 1): number {
+  alloc(heap: Uint8Array | null, size: number, align = 1): number {
     const handle = this.allocIfRoom(heap, size, align);
     if (handle !== 0) return handle;
     this.prepareRoom(size, align);
@@ -140,7 +150,7 @@ export class HeapCore {
   }
 
   /** Allocates when a gap fits without compacting; 0 when none does. */
-  allocIfRoom(heap: Uint8Array, size: number, align = 1): number {
+  allocIfRoom(heap: Uint8Array | null, size: number, align = 1): number {
     const p = this.layout.allocate(this.occupiedFor(size), size, align);
     return p === NIL ? 0 : this.allocated(heap, p, size);
   }
@@ -173,7 +183,12 @@ export class HeapCore {
    * finishes at once by putting the blocks where the plan made at the start put them, unless a
    * block pinned since would have to move.
    */
-  allocAfterSlices(heap: Uint8Array, size: number, plan: number[] | null, align = 1): number {
+  allocAfterSlices(
+    heap: Uint8Array | null,
+    size: number,
+    plan: number[] | null,
+    align = 1,
+  ): number {
     const layout = this.layout;
     const occupied = layout.roundUp(size);
     let p = layout.allocate(occupied, size, align);
@@ -194,7 +209,7 @@ export class HeapCore {
   }
 
   /** Resizes live block `p` (of `handle`) to `size` bytes, an integer >= 1. */
-  resize(heap: Uint8Array, p: number, handle: number, size: number): void {
+  resize(heap: Uint8Array | null, p: number, handle: number, size: number): void {
     if (size > this.layout.capacity) throw this.outOfMemory(size, '');
     const layout = this.layout;
     const occupied = layout.roundUp(size);
@@ -215,36 +230,34 @@ export class HeapCore {
         layout.setRequested(p, size);
         layout.attach(p, layout.fit(occupied, align));
         r = layout.state.r;
-        heap.copyWithin(r[p + OFF], from, from + oldSize);
+        heap?.copyWithin(r[p + OFF], from, from + oldSize);
+        if (r[p + OFF] !== from) this.reportMove(MOVE, handle, from, r[p + OFF], oldSize);
       } else {
         if (!this.autoCompact) throw this.outOfMemory(size, detail);
         if (this.needsPlan(align) && this.planCompaction(p).fit(occupied, align) === NIL) {
           throw this.outOfMemory(size, detail + this.planNote());
         }
-        // Other blocks may slide over the old bytes: keep a copy.
-        const saved = heap.slice(from, from + oldSize);
+        // Other blocks may slide over the old bytes: keep a copy (the plan's staging step).
+        const saved = heap?.slice(from, from + oldSize);
+        this.reportMove(STAGE, handle, from, 0, oldSize);
         layout.detach(p);
         this.compactNow(heap);
         layout.setRequested(p, size);
         layout.attach(p, layout.fit(occupied, align));
         r = layout.state.r;
-        heap.set(saved, r[p + OFF]);
-      }
-      const to = r[p + OFF];
-      if (to !== from) {
-        if (this.moves.listening) this.moves.add(handle, from, to, oldSize);
-        else this.moves.markMoved();
+        if (saved) heap!.set(saved, r[p + OFF]);
+        this.reportMove(UNSTAGE, handle, 0, r[p + OFF], oldSize);
       }
     }
-    if (this.zeroFill && size > oldSize) {
+    if (heap !== null && this.zeroFill && size > oldSize) {
       const off = layout.state.r[p + OFF];
-      this.memory.zero(heap, off + oldSize, off + size);
+      this.memory!.zero(heap, off + oldSize, off + size);
     }
     this.finish(undefined);
   }
 
   /** A whole compaction at once; its moves join the operation's batch. O(B + moved bytes). */
-  compactNow(heap: Uint8Array): CompactResult {
+  compactNow(heap: Uint8Array | null): CompactResult {
     const c = new Compaction(this.layout, heap, this.listenerSink()).run();
     this.counted(c.bytesMoved);
     if (c.blocksMoved > 0) this.moves.markMoved();
@@ -252,13 +265,13 @@ export class HeapCore {
   }
 
   /** Starts a compaction to run in slices (counted once). */
-  startCompaction(heap: Uint8Array): Compaction {
+  startCompaction(heap: Uint8Array | null): Compaction {
     this.counted(0);
     return new Compaction(this.layout, heap);
   }
 
   /** Runs one slice of about `budget` bytes over `heap` and publishes its moves. */
-  compactSlice(c: Compaction, heap: Uint8Array, budget: number): void {
+  compactSlice(c: Compaction, heap: Uint8Array | null, budget: number): void {
     const bytesBefore = c.bytesMoved;
     const movedBefore = c.blocksMoved;
     c.heap = heap;
@@ -277,8 +290,8 @@ export class HeapCore {
     if (this.scramble) {
       this.moves.publish(); // one batch per arrangement: each block at most once per batch
       // A listener may have detached the memory; the operation itself is done, so skip.
-      const heap = this.memory.current();
-      if (heap !== null) {
+      const heap = this.memory === null ? null : this.memory.current();
+      if (heap !== null || this.memory === null) {
         this.layout.begin();
         if (scramble(this.layout, heap, this.listenerSink()) > 0) this.moves.markMoved();
       }
@@ -323,11 +336,11 @@ export class HeapCore {
     return new OutOfMemoryError(size, layout.capacity - layout.used, layout.largest, detail);
   }
 
-  private allocated(heap: Uint8Array, p: number, size: number): number {
+  private allocated(heap: Uint8Array | null, p: number, size: number): number {
     const r = this.layout.state.r;
-    if (this.zeroFill) {
+    if (heap !== null && this.zeroFill) {
       const off = r[p + OFF];
-      this.memory.zero(heap, off, off + size);
+      this.memory!.zero(heap, off, off + size);
     }
     return this.finish(handleOf(r, p));
   }
@@ -360,6 +373,12 @@ export class HeapCore {
     const lo = h[H_BYTES_MOVED_LO] + bytes;
     h[H_BYTES_MOVED_LO] = lo % TWO_32;
     h[H_BYTES_MOVED_HI] += Math.floor(lo / TWO_32);
+  }
+
+  /** Reports one step that resize took (blocks moved: the epoch advances). */
+  private reportMove(kind: StepKind, handle: number, from: number, to: number, size: number): void {
+    if (this.moves.listening) this.moves.add(kind, handle, from, to, size);
+    else this.moves.markMoved();
   }
 
   private listenerSink(): MoveSink | null {

@@ -8,10 +8,14 @@
 // it fills. O(B log B + moved bytes): a debugging aid, not a hot path.
 import type { BlockLayout } from '../layout/block-layout.js';
 import { OFF, SENTINEL, alignShiftOf, pinsOf } from '../layout/records.js';
-import type { MoveSink } from './moves.js';
+import { STAGE, UNSTAGE, type MoveSink } from './moves.js';
 
-/** Scrambles `layout` and `heap`; returns the number of blocks moved. */
-export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink | null): number {
+/** Scrambles `layout` and `heap` (null: offsets only); returns the number of blocks moved. */
+export function scramble(
+  layout: BlockLayout,
+  heap: Uint8Array | null,
+  sink: MoveSink | null,
+): number {
   const r = layout.state.r;
   const placements: number[] = []; // record, new offset, record, new offset, ...
   let segment: number[] = [];
@@ -43,8 +47,9 @@ export function scramble(layout: BlockLayout, heap: Uint8Array, sink: MoveSink |
 /**
  * Moves every live block to the offset `placements` gives it (record, offset, record, offset,
  * ...: every live block once, none overlapping) through `layout.rebuild`. The bytes of the blocks
- * that move are copied out first, so any arrangement works. Returns the number of blocks moved.
- * O(B log B + moved bytes).
+ * that move are copied out first, so any arrangement works; the plan says so: a `stage` step
+ * per block that moves (packed in the staging area in the order of `placements`), then an
+ * `unstage` step each. Returns the number of blocks moved. O(B log B + moved bytes).
  */
 export function rearrange(
   layout: BlockLayout,
@@ -54,13 +59,20 @@ export function rearrange(
 ): number {
   const r = layout.state.r;
   const froms: number[] = [];
+  const staged: number[] = [];
   const saved: (Uint8Array | null)[] = [];
+  let at = 0;
   for (let i = 0; i < placements.length; i += 2) {
     const p = placements[i];
     const from = r[p + OFF];
     froms.push(from);
+    staged.push(at);
     const moves = from !== placements[i + 1];
     saved.push(moves && heap !== null ? heap.slice(from, from + layout.occupied(p)) : null);
+    if (moves) {
+      sink?.(STAGE, p, from, at);
+      at += layout.occupied(p);
+    }
   }
   layout.rebuild(placements);
   let moved = 0;
@@ -70,7 +82,7 @@ export function rearrange(
     if (from === to) continue;
     const bytes = saved[i / 2];
     if (bytes) heap!.set(bytes, to);
-    sink?.(placements[i], from, to);
+    sink?.(UNSTAGE, placements[i], staged[i / 2], to);
     moved++;
   }
   return moved;

@@ -9,6 +9,8 @@
 // compactor and the scrambler decide moves and copy bytes through its operations.
 import {
   FLAG_BEST_FIT,
+  FLAG_OFFSETS_ONLY,
+  FLAG_ZERO_FILL,
   H_ALIGN,
   H_CAPACITY,
   H_FLAGS,
@@ -510,6 +512,8 @@ export class BlockLayout {
     if (capacity === 0 || capacity % align !== 0)
       return `capacity ${capacity} is not a positive multiple of ${align}`;
     if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) return `unknown flags ${h[H_FLAGS]}`;
+    if ((h[H_FLAGS] & (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)) === (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL))
+      return 'an offsets-only heap has no bytes to zero-fill';
     if (((h[H_FLAGS] & FLAG_BEST_FIT) !== 0) !== (this.sizes !== null))
       return 'strategy flag and size index disagree';
     if (h[H_MAX_BLOCKS] === 0 || h[H_MAX_BLOCKS] > MAX_LIVE_BLOCKS)

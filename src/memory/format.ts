@@ -77,7 +77,9 @@ export const FLAG_AUTO_COMPACT = 1;
 export const FLAG_ZERO_FILL = 2;
 export const FLAG_SCRAMBLE = 4;
 export const FLAG_BEST_FIT = 8;
-export const KNOWN_FLAGS = 15;
+/** An offsets-only heap (OffsetHeap): no bytes of its own, none in its snapshots. */
+export const FLAG_OFFSETS_ONLY = 16;
+export const KNOWN_FLAGS = 31;
 
 /** Words per block record. */
 export const RECORD_WORDS = 5;

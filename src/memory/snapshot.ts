@@ -2,7 +2,7 @@
 //
 //   [header: HEADER_WORDS words][records: used * RECORD_WORDS words]
 //   [links: used * LINK_WORDS words, best-fit heaps only][nodes: nodesUsed * NODE_WORDS words]
-//   [bytes: capacity]
+//   [bytes: capacity; none for an offsets-only heap]
 //
 // Words are little-endian. The header's H_CHECKSUM slot holds a checksum of the header and
 // metadata words, computed with that slot 0; the heap bytes are the user's data and carry none.
@@ -10,6 +10,7 @@
 // every invariant before a restored heap is used.
 import {
   FLAG_BEST_FIT,
+  FLAG_OFFSETS_ONLY,
   HEADER_WORDS,
   H_CAPACITY,
   H_CHECKSUM,
@@ -103,7 +104,8 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   if (nodes < 2 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
   const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const n = metadataWords(used, bestFit, nodes);
-  const expected = n * 4 + header[H_CAPACITY];
+  const offsetsOnly = (header[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0;
+  const expected = n * 4 + (offsetsOnly ? 0 : header[H_CAPACITY]);
   if (snapshot.length !== expected) {
     return snapshot.length < expected
       ? `truncated: ${snapshot.length} bytes, the header describes ${expected}`
