@@ -1,12 +1,34 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  // TypeScript 6 deprecates `baseUrl`, which tsup's declaration step sets (TOOLCHAIN.md pitfall 1).
-  // `@internal` members (the engine behind the public classes) stay out of the declarations.
-  dts: { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } },
+const common: Options = {
   sourcemap: true,
-  clean: true,
   target: 'es2022',
-});
+};
+
+/**
+ * Programs: ESM only, a shebang, no declarations; `bin` in package.json points at them. Each
+ * key is an output name (`cli` -> dist/cli.js), kept by the library build's clean.
+ */
+const programs: Record<string, string> = { cli: 'src/cli/main.ts' };
+
+// One config per kind of output; tsup builds them side by side into the same folder.
+export default defineConfig([
+  {
+    ...common,
+    name: 'library',
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    // TypeScript 6 deprecates `baseUrl`, which tsup's declaration step sets (TOOLCHAIN.md pitfall 1).
+    // `@internal` members (the engine behind the public classes) stay out of the declarations.
+    dts: { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } },
+    // Empties the folder first, except the programs, which build at the same time.
+    clean: Object.keys(programs).flatMap((name) => [`!${name}.js`, `!${name}.js.map`]),
+  },
+  {
+    ...common,
+    name: 'programs',
+    entry: programs,
+    format: ['esm'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
