@@ -1,4 +1,22 @@
+import { resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
+
+/**
+ * Subpath entries (handle-heap/webgpu) import the library through its public entry
+ * (`../index.js`); in the build that import becomes `handle-heap` itself, so a program that
+ * uses both loads one copy of the classes (instanceof and the error classes agree).
+ */
+const libraryAsPackage: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'library-as-package',
+  setup(build) {
+    const entry = resolve('src/index.ts');
+    build.onResolve({ filter: /\/index\.js$/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const target = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+      return target === entry ? { path: 'handle-heap', external: true } : undefined;
+    });
+  },
+};
 
 const common: Options = {
   sourcemap: true,
@@ -16,8 +34,9 @@ export default defineConfig([
   {
     ...common,
     name: 'library',
-    entry: ['src/index.ts'],
+    entry: { index: 'src/index.ts', webgpu: 'src/webgpu/index.ts' },
     format: ['esm', 'cjs'],
+    esbuildPlugins: [libraryAsPackage],
     // TypeScript 6 deprecates `baseUrl`, which tsup's declaration step sets (TOOLCHAIN.md pitfall 1).
     // `@internal` members (the engine behind the public classes) stay out of the declarations.
     dts: { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } },

@@ -267,7 +267,7 @@ describe('GpuMover', () => {
     mover.destroy();
     const buffer = device.createBuffer({ size: 64, usage: USAGE });
     expect(() => mover.encode(encoder, buffer, [])).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_STATE' }),
+      expect.objectContaining({ code: 'ERR_DESTROYED' }),
     );
     readOnly.destroy();
     buffer.destroy();

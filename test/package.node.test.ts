@@ -128,6 +128,26 @@ describe('packed tarball', () => {
     expect(result.read).toEqual([1, 2, 3]);
   });
 
+  it('handle-heap/webgpu loads in Node (no GPU needed until a pool is made) and shares the one library', async () => {
+    const esm =
+      `import { GpuPool, GpuMover } from 'handle-heap/webgpu';\n` +
+      `console.log(JSON.stringify([typeof GpuPool, typeof GpuMover, import.meta.resolve('handle-heap/webgpu')]));`;
+    const { stdout } = await sh(process.execPath, ['--input-type=module', '-e', esm], consumerDir);
+    const [pool, mover, entry] = JSON.parse(stdout.trim()) as string[];
+    expect([pool, mover]).toEqual(['function', 'function']);
+    expect(entry).toMatch(/node_modules\/handle-heap\/dist\/webgpu\.js$/);
+    const cjs = `const w = require('handle-heap/webgpu'); console.log(typeof w.GpuPool);`;
+    expect((await sh(process.execPath, ['-e', cjs], consumerDir)).stdout.trim()).toBe('function');
+    // The subpath imports the library by its name, so a program holds one copy of its classes.
+    for (const file of ['webgpu.js', 'webgpu.cjs']) {
+      const code = await readFile(join(installedDir, 'dist', file), 'utf8');
+      expect(code).toMatch(/from "handle-heap"|require\("handle-heap"\)/);
+      expect(code).not.toMatch(/class OffsetHeap|class MemoryManagerError/);
+    }
+    const types = await readFile(join(installedDir, 'dist', 'webgpu.d.ts'), 'utf8');
+    expect(types).toMatch(/declare class GpuPool\b/);
+  });
+
   it('works through require (CommonJS entry)', async () => {
     const code =
       `const { MemoryManager } = require('handle-heap');\n` +
@@ -141,8 +161,10 @@ describe('packed tarball', () => {
   it.each(['index.d.ts', 'index.d.cts'])('%s declares and exports MemoryManager', async (file) => {
     const text = await readFile(join(installedDir, 'dist', file), 'utf8');
     expect(text).toMatch(/declare class MemoryManager\b/);
-    // It opens with a public declaration and its doc comment, not an internal module's header.
-    expect(text).toMatch(/^\/\*\*[^\n]*\*\/\n(type|interface|declare) /);
+    // After the imports of the declarations it shares with handle-heap/webgpu, it opens with a
+    // public declaration and its doc comment, not an internal module's header.
+    const body = text.replace(/^((import|export) [^\n]* from '[^']*';\n)*\n?/, '');
+    expect(body).toMatch(/^\/\*\*[^\n]*\*\/\n(type|interface|declare) /);
     expect(text).toMatch(
       /export\s*\{[^}]*\bMemoryManager\b[^}]*\}|export declare class MemoryManager\b/,
     );

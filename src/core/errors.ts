@@ -12,7 +12,8 @@ export type MemoryManagerErrorCode =
   | 'ERR_TOO_MANY_PINS'
   | 'ERR_TOO_MANY_BLOCKS'
   | 'ERR_BUFFER_DETACHED'
-  | 'ERR_INVALID_SNAPSHOT';
+  | 'ERR_INVALID_SNAPSHOT'
+  | 'ERR_DESTROYED';
 
 /**
  * Base class of the heap's own errors. Thrown as such with `ERR_HEAP_CORRUPTED` (validate),
@@ -20,7 +21,8 @@ export type MemoryManagerErrorCode =
  * unpinned block), `ERR_TOO_MANY_PINS`, `ERR_TOO_MANY_BLOCKS` (an allocation past the
  * `maxBlocks` option), `ERR_BUFFER_DETACHED` (the managed memory was detached: transferred, or
  * replaced by `WebAssembly.Memory#grow` under a view of it), `ERR_INVALID_SNAPSHOT` (`restore` of
- * bytes that are not an intact snapshot).
+ * bytes that are not an intact snapshot), `ERR_DESTROYED` (a WebGPU pool or mover used after
+ * `destroy()`).
  */
 export class MemoryManagerError extends Error {
   readonly code: MemoryManagerErrorCode;

@@ -13,6 +13,7 @@
 // staged bytes. Copies in one command buffer run as if one after another (WebGPU orders them),
 // so reusing the window piece after piece is safe.
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
+import { MemoryManagerError } from '../index.js';
 import { COPY_ALIGN, measurePlan, movePieces, type MoveStep } from './move-plan.js';
 
 /** Options of a {@link GpuMover}. */
@@ -85,16 +86,14 @@ export class GpuMover {
    * one per 'stage' or 'unstage', two per piece of a move.
    * @param buffer a buffer of this mover's device with `COPY_SRC` and `COPY_DST` usage
    * @returns the number of copy commands encoded
-   * @throws Error `ERR_INVALID_STATE` after {@link GpuMover.destroy}; TypeError
+   * @throws MemoryManagerError `ERR_DESTROYED` after {@link GpuMover.destroy}; TypeError
    *   `ERR_INVALID_ARG_VALUE` when `buffer` lacks a usage; the errors of {@link measurePlan};
    *   RangeError `ERR_OUT_OF_RANGE` when the staging area and the smallest window do not fit
    *   in the device's `maxBufferSize`.
    */
   encode(encoder: GPUCommandEncoder, buffer: GPUBuffer, steps: readonly MoveStep[]): number {
     if (this.destroyed) {
-      throw Object.assign(new Error('This GpuMover was destroyed.'), {
-        code: 'ERR_INVALID_STATE' as const,
-      });
+      throw new MemoryManagerError('ERR_DESTROYED', 'This GpuMover was destroyed.');
     }
     const copyBoth = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     if ((buffer.usage & copyBoth) !== copyBoth) {

@@ -1,0 +1,295 @@
+/// <reference types="@webgpu/types" />
+/**
+ * GpuPool on Chromium's WebGPU device: a model-based run (random alloc, aligned alloc, free,
+ * resize, write, pin, unpin, compact sync and sliced) where, after every operation, the whole
+ * GPU buffer is read back and every live block's bytes must equal a CPU model's; uniform blocks
+ * aligned to minUniformBufferOffsetAlignment bound with dynamic offsets before and after a
+ * compaction; and the pool's argument checks. No adapter is a failure, not a skip.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidHandleError, MemoryManagerError, OutOfMemoryError } from '../src/index.js';
+import { GpuPool, readBack } from '../src/webgpu/index.js';
+import { Rng } from './prng.js';
+
+let device: GPUDevice;
+const uncaptured: string[] = [];
+
+beforeAll(async () => {
+  expect(navigator.gpu, 'navigator.gpu (secure context, --enable-unsafe-webgpu)').toBeDefined();
+  const adapter = await navigator.gpu.requestAdapter();
+  expect(adapter, 'a WebGPU adapter').not.toBeNull();
+  device = await adapter!.requestDevice();
+  device.addEventListener('uncapturederror', (event) => {
+    uncaptured.push(event.error.message);
+  });
+});
+
+afterEach(() => {
+  expect(uncaptured).toEqual([]);
+});
+
+afterAll(() => {
+  device?.destroy();
+});
+
+/** Bytes of a pattern no two writes share. */
+function pattern(seed: number, n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
+  return out;
+}
+
+describe('GpuPool: a model-based run on the GPU', () => {
+  it.each([
+    ['first-fit', 1],
+    ['best-fit', 2],
+  ] as const)(
+    '%s: after every operation each live block holds its bytes on the GPU',
+    async (strategy, seed) => {
+      const pool = new GpuPool(device, { size: 16 << 10, align: 4, strategy });
+      const rng = new Rng(seed);
+      const model = new Map<number, Uint8Array>(); // handle -> bytes (padded size)
+      let stamp = 1;
+      let moved = 0;
+      let staged = 0;
+      pool.onMove((moves) => {
+        moved += moves.length;
+        staged += moves.filter((m) => m.kind === 'stage').length;
+      });
+      const mismatches: string[] = [];
+      const live = (): number[] => [...model.keys()];
+      const pick = (): number | undefined => {
+        const hs = live();
+        return hs.length === 0 ? undefined : hs[rng.below(hs.length)];
+      };
+      const write = (h: number): void => {
+        const bytes = pattern(stamp++, pool.sizeOf(h));
+        pool.write(h, bytes);
+        model.set(h, bytes);
+      };
+      for (let step = 0; step < 600; step++) {
+        const roll = rng.below(100);
+        const h = pick();
+        try {
+          if (roll < 35) {
+            const size = rng.below(4) === 0 ? rng.int(200, 1500) : rng.int(1, 200);
+            const align = rng.below(5) === 0 ? 256 : undefined;
+            const handle =
+              rng.below(2) === 0
+                ? pool.allocSync(size, align === undefined ? undefined : { align })
+                : await pool.alloc(size, align === undefined ? undefined : { align });
+            expect(pool.sizeOf(handle) % 4).toBe(0);
+            expect(pool.offsetOf(handle) % (align ?? 4)).toBe(0);
+            write(handle);
+          } else if (roll < 58 && h !== undefined) {
+            if (pool.isPinned(h)) pool.unpin(h);
+            else {
+              if (rng.below(2) === 0) pool.freeSync(h);
+              else await pool.free(h);
+              model.delete(h);
+            }
+          } else if (roll < 75 && h !== undefined && !pool.isPinned(h)) {
+            const size = rng.int(1, 2500);
+            const old = model.get(h)!;
+            pool.resizeSync(h, size);
+            const now = new Uint8Array(pool.sizeOf(h));
+            now.set(old.subarray(0, Math.min(old.length, now.length)));
+            model.set(h, now);
+            if (now.length > old.length) write(h); // the grown bytes are unspecified: rewrite
+          } else if (roll < 85 && h !== undefined) {
+            const offset = 4 * rng.below(pool.sizeOf(h) / 4);
+            const data = pattern(stamp++, 4 * rng.int(0, (pool.sizeOf(h) - offset) / 4));
+            pool.write(h, data, offset);
+            model.get(h)!.set(data, offset);
+          } else if (roll < 90 && h !== undefined) {
+            pool.pin(h);
+          } else if (roll < 95) {
+            pool.compactSync();
+          } else {
+            await pool.compact({ sliceBytes: 256 + rng.below(2048) });
+          }
+        } catch (error) {
+          if (!(error instanceof OutOfMemoryError) && !(error instanceof MemoryManagerError))
+            throw error;
+        }
+        // The whole buffer back, every live block compared with the model.
+        const all = await readBack(device, pool.buffer, 0, pool.capacity);
+        for (const [handle, bytes] of model) {
+          const at = pool.offsetOf(handle);
+          const gpu = all.subarray(at, at + bytes.length);
+          for (let i = 0; i < bytes.length; i++) {
+            if (gpu[i] !== bytes[i]) {
+              mismatches.push(`step ${step}: block ${handle} byte ${i}`);
+              break;
+            }
+          }
+        }
+        if (mismatches.length > 0) break;
+      }
+      expect(mismatches).toEqual([]);
+      pool.validate();
+      expect(moved).toBeGreaterThan(20); // the run did move blocks on the GPU
+      expect(staged).toBeGreaterThan(0); // including a resize that compacts around its block
+      pool.destroy();
+    },
+  );
+});
+
+describe('GpuPool: uniform blocks bound with dynamic offsets', () => {
+  it('256-aligned uniform blocks beside vertex-sized ones read right in a shader, before and after compaction', async () => {
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    const pool = new GpuPool(device, { size: 64 << 10 });
+    const uniforms: number[] = [];
+    const values = new Map<number, Uint32Array<ArrayBuffer>>();
+    const others: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      others.push(pool.allocSync(12 + 4 * (i % 7))); // vertex-ish blocks at 4-byte alignment
+      const u = pool.allocSync(16, { align });
+      const v = new Uint32Array([i, i * 7, i * 13 + 1, 0xabc00000 + i]);
+      pool.write(u, v);
+      uniforms.push(u);
+      values.set(u, v);
+    }
+    const module = device.createShaderModule({
+      code: `
+        @group(0) @binding(0) var<uniform> u: vec4<u32>;
+        @group(0) @binding(1) var<storage, read_write> out: vec4<u32>;
+        @compute @workgroup_size(1) fn main() { out = u; }`,
+    });
+    const layout = device.createBindGroupLayout({
+      entries: [
+        {
+          binding: 0,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: 'uniform', hasDynamicOffset: true },
+        },
+        {
+          binding: 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: 'storage', hasDynamicOffset: true },
+        },
+      ],
+    });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+    const stride = device.limits.minStorageBufferOffsetAlignment;
+    const results = device.createBuffer({
+      size: stride * uniforms.length,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const bindGroup = device.createBindGroup({
+      layout,
+      entries: [
+        { binding: 0, resource: { buffer: pool.buffer, size: 16 } },
+        { binding: 1, resource: { buffer: results, size: 16 } },
+      ],
+    });
+    /** Runs the shader once per live uniform block at its current offset; returns what it read. */
+    const readInShader = async (blocks: number[]): Promise<number[][]> => {
+      device.pushErrorScope('validation');
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      blocks.forEach((u, i) => {
+        pass.setBindGroup(0, bindGroup, [pool.offsetOf(u), i * stride]);
+        pass.dispatchWorkgroups(1);
+      });
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      expect(await device.popErrorScope()).toBeNull(); // every dynamic offset was legal
+      const bytes = await readBack(device, results, 0, stride * blocks.length);
+      return blocks.map((_, i) => Array.from(new Uint32Array(bytes.buffer, i * stride, 4)));
+    };
+    expect(await readInShader(uniforms)).toEqual(uniforms.map((u) => Array.from(values.get(u)!)));
+    // Free every other block of each kind, compact (moves on the GPU), bind again.
+    const kept = uniforms.filter((_, i) => i % 2 === 0);
+    uniforms.filter((_, i) => i % 2 === 1).forEach((u) => pool.freeSync(u));
+    others.filter((_, i) => i % 2 === 0).forEach((h) => pool.freeSync(h));
+    const epoch = pool.epoch;
+    const before = kept.map((u) => pool.offsetOf(u));
+    const result = pool.compactSync();
+    expect(result.blocksMoved).toBeGreaterThan(0);
+    expect(pool.epoch).not.toBe(epoch);
+    expect(kept.map((u) => pool.offsetOf(u))).not.toEqual(before);
+    for (const u of kept) expect(pool.offsetOf(u) % align).toBe(0);
+    expect(await readInShader(kept)).toEqual(kept.map((u) => Array.from(values.get(u)!)));
+    results.destroy();
+    pool.destroy();
+  });
+});
+
+describe('GpuPool: bad input', () => {
+  it('refuses bad options with typed errors, before any GPU object exists', () => {
+    const cases: [unknown, string][] = [
+      [undefined, 'ERR_INVALID_ARG_TYPE'],
+      [{}, 'ERR_INVALID_ARG_VALUE'],
+      [{ size: 64, colour: 1 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ size: 64, align: 2 }, 'ERR_OUT_OF_RANGE'],
+      [{ size: 64, align: 12 }, 'ERR_OUT_OF_RANGE'],
+      [{ size: 0 }, 'ERR_OUT_OF_RANGE'],
+      [{ size: 64, zeroFill: 1 }, 'ERR_INVALID_ARG_TYPE'],
+      [
+        { size: 64, buffer: device.createBuffer({ size: 64, usage: GPUBufferUsage.VERTEX }) },
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        { buffer: device.createBuffer({ size: 64, usage: GPUBufferUsage.VERTEX }) },
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [{ buffer: 'buffer' }, 'ERR_INVALID_ARG_TYPE'],
+    ];
+    for (const [options, code] of cases) {
+      expect(() => new GpuPool(device, options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code }),
+      );
+    }
+    expect(() => new GpuPool({} as never, { size: 64 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+  });
+
+  it('refuses writes and reads that break the 4-byte rules or leave the block, changing nothing', async () => {
+    const pool = new GpuPool(device, { size: 1024 });
+    const h = pool.allocSync(10); // padded to 12
+    expect(pool.sizeOf(h)).toBe(12);
+    pool.write(h, new Uint8Array(12).fill(7));
+    const bad: [() => unknown, string][] = [
+      [() => pool.write(h, new Uint8Array(6)), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, new Uint8Array(4), 2), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, new Uint8Array(16)), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, new Uint8Array(8), 8), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, [1, 2, 3, 4] as never), 'ERR_INVALID_ARG_TYPE'],
+      [() => pool.write(h + 1, new Uint8Array(4)), 'ERR_INVALID_HANDLE'],
+      [() => pool.read(h, 1), 'ERR_OUT_OF_RANGE'],
+      [() => pool.read(h, 0, 16), 'ERR_OUT_OF_RANGE'],
+      [() => pool.allocSync(8, { align: 3 }), 'ERR_OUT_OF_RANGE'],
+      [() => pool.allocSync(2048), 'ERR_OUT_OF_MEMORY'],
+    ];
+    for (const [call, code] of bad) {
+      expect(call).toThrow(expect.objectContaining({ code }));
+    }
+    expect(await pool.read(h)).toEqual(new Uint8Array(12).fill(7));
+    expect(pool.blocks()).toEqual([{ handle: h, offset: 0, size: 12 }]);
+    expect(() => pool.freeSync(h + 1)).toThrow(InvalidHandleError);
+    pool.destroy();
+    expect(() => pool.allocSync(8)).toThrow(expect.objectContaining({ code: 'ERR_DESTROYED' }));
+    pool.destroy(); // twice is fine
+  });
+
+  it('zeroFill clears new blocks and grown bytes on the GPU', async () => {
+    const pool = new GpuPool(device, { size: 1024, zeroFill: true });
+    const a = pool.allocSync(64);
+    pool.write(a, new Uint8Array(64).fill(9));
+    pool.freeSync(a);
+    const b = pool.allocSync(32); // where a was
+    expect(await pool.read(b)).toEqual(new Uint8Array(32));
+    pool.write(b, new Uint8Array(32).fill(5));
+    pool.resizeSync(b, 64); // grows in place over a's old bytes
+    expect(await pool.read(b)).toEqual(
+      new Uint8Array([...new Uint8Array(32).fill(5), ...new Uint8Array(32)]),
+    );
+    pool.destroy();
+  });
+});
