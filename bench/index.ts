@@ -4,7 +4,8 @@
  *
  *   npm run bench                 all benchmarks, rewrites BENCHMARKS.md
  *   npm run bench -- churn traces only the named sections (churn, fragmented, compaction,
- *                                 async, traces, memory, bound, snapshot, shared); BENCHMARKS.md is left alone
+ *                                 async, traces, memory, bound, snapshot, shared, mirror);
+ *                                 BENCHMARKS.md is left alone
  *
  * The process re-spawns itself with --expose-gc when `gc` is not exposed (for the retained-heap
  * measurements); if that fails it runs on without them.
@@ -20,6 +21,7 @@ import { benchChurn } from './bench-churn.js';
 import { benchCompaction } from './bench-compaction.js';
 import { benchFragmented } from './bench-fragmented.js';
 import { benchMemory } from './bench-memory.js';
+import { benchMirror } from './bench-mirror.js';
 import { benchShared } from './bench-shared.js';
 import { benchSnapshot } from './bench-snapshot.js';
 import { benchTraces } from './bench-traces.js';
@@ -57,6 +59,7 @@ const SECTIONS: Record<string, () => Section | Promise<Section>> = {
   bound: benchBound,
   snapshot: benchSnapshot,
   shared: benchShared,
+  mirror: benchMirror,
 };
 
 function machine(): string[][] {
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
     '```sh',
     'npm ci',
     'npm run bench            # all benchmarks; rewrites BENCHMARKS.md',
-    'npm run bench -- churn   # one section (churn, fragmented, compaction, async, traces, memory, bound, snapshot, shared); leaves BENCHMARKS.md alone',
+    'npm run bench -- churn   # one section (churn, fragmented, compaction, async, traces, memory, bound, snapshot, shared, mirror); leaves BENCHMARKS.md alone',
     '```',
     '',
     'The traces are read from `../shared/traces/wee_alloc/*.trace` relative to the project root; without them benchmark 5 is skipped.',

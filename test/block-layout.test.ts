@@ -176,6 +176,37 @@ describe('BlockLayout', () => {
     expect(layout.state.h[H_GAP_HEIGHT]).toBe(1);
   });
 
+  it('a shrink in place that inserts a gap into a full leaf keeps the index right (a split reads the new size)', () => {
+    // 1024 blocks of 64 bytes, every third of the first 282 freed: 94 gaps in two full leaves.
+    const layout = BlockLayout.create(1 << 16, 8, 0, 0, 2048);
+    const ps: number[] = [];
+    for (let i = 0; i < 1024; i++) ps.push(layout.allocate(64, 64));
+    for (let i = 0; i < 3 * 94; i += 3) layout.release(ps[i]);
+    expect(layout.check()).toBeUndefined();
+    expect(layout.resizeInPlace(ps[142], 8)).toBe(true); // its new gap splits a full leaf
+    expect(layout.check()).toBeUndefined();
+  });
+
+  it('random shrinks and growths in place, many of them into full leaves, keep every invariant', () => {
+    for (const flags of [0, FLAG_BEST_FIT]) {
+      const layout = BlockLayout.create(1 << 18, 8, flags, 0, 1 << 16);
+      const ps: number[] = [];
+      for (let i = 0; i < 4000; i++) ps.push(layout.allocate(64, 64));
+      let seed = 11;
+      const rand = (k: number): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % k;
+      };
+      for (let i = 0; i < 1500; i++) layout.release(ps.splice(rand(ps.length), 1)[0]);
+      for (let i = 0; i < 3000; i++) {
+        const p = ps[rand(ps.length)];
+        layout.resizeInPlace(p, 1 + rand(64));
+        if (i % 50 === 0) expect(layout.check()).toBeUndefined();
+      }
+      expect(layout.check()).toBeUndefined();
+    }
+  });
+
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {
     const layout = BlockLayout.create(1 << 16, 8, 0, 0, 10_000);
     const ps: number[] = [];

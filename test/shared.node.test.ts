@@ -90,7 +90,9 @@ describe('the shared lock across worker_threads', () => {
     // long behind the others; what is left is the scheduling of 4 threads on few cores.
     const most = Math.max(...counts);
     console.log(`pairs per Worker in 400 ms: ${counts.join(', ')}`);
-    for (const n of counts) expect(n).toBeGreaterThan(most / 8);
+    // A starved Worker gets next to nothing; on a loaded 2-core machine (CI beside other work) a
+    // fair share still varies up to about 12x from the scheduling alone (seen: 138 against 1615).
+    for (const n of counts) expect(n).toBeGreaterThan(most / 25);
     mm.validate();
     expect(mm.stats().liveBlocks).toBe(0);
   }, 30_000);

@@ -357,6 +357,9 @@ export class BlockLayout {
     const after = requested + (-requested & this.mask);
     const gap = this.gapAfter(p);
     if (after - before > gap) return false;
+    // The new size first: an insertion that splits or shares a leaf reads the gap's start
+    // (its key) from this record. (Finding the old gap goes by the key given, not the record.)
+    r[p + REQ] = requested;
     if (after !== before) {
       const index = this.gapIndex;
       const end = r[p + OFF] + before;
@@ -377,7 +380,6 @@ export class BlockLayout {
       if (rest !== 0) this.sizes?.insert(p, rest);
       this.addUsed(after - before);
     }
-    this.state.r[p + REQ] = requested; // an insertion into the index may have replaced r
     return true;
   }
 
