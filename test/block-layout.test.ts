@@ -207,6 +207,41 @@ describe('BlockLayout', () => {
     }
   });
 
+  it('a long churn of every change over a multi-level index keeps every invariant', () => {
+    // Thousands of gaps: leaves split, share, merge and borrow under every kind of change.
+    for (const flags of [0, FLAG_BEST_FIT]) {
+      const layout = BlockLayout.create(1 << 20, 8, flags, 0, 1 << 18);
+      const live: number[] = [];
+      let seed = 5;
+      const rand = (k: number): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % k;
+      };
+      for (let i = 0; i < 40_000; i++) {
+        const roll = rand(10);
+        if (roll < 4 || live.length < 100) {
+          const size = 1 + rand(rand(4) === 0 ? 2000 : 120);
+          const p = layout.allocate(layout.roundUp(size), size, rand(8) === 0 ? 64 : 1);
+          if (p !== NIL) live.push(p);
+        } else if (roll < 7) {
+          layout.release(live.splice(rand(live.length), 1)[0]);
+        } else if (roll < 9) {
+          layout.resizeInPlace(live[rand(live.length)], 1 + rand(200));
+        } else {
+          const p = live[rand(live.length)];
+          const host = layout.fit(layout.occupied(p), layout.alignOf(p));
+          if (host !== NIL && host !== p) {
+            layout.detach(p);
+            layout.attach(p, layout.fit(layout.occupied(p), layout.alignOf(p)));
+          }
+        }
+        if (i % 2000 === 0) expect(layout.check()).toBeUndefined();
+      }
+      expect(layout.check()).toBeUndefined();
+      expect(layout.state.h[H_GAP_HEIGHT]).toBeGreaterThan(1);
+    }
+  });
+
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {
     const layout = BlockLayout.create(1 << 16, 8, 0, 0, 10_000);
     const ps: number[] = [];
