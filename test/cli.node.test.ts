@@ -317,6 +317,11 @@ describe('bad input: one message naming the file (and line), exit 2, nothing on 
       /^handle-heap: unknown\.trace:3: frees unknown id 1: it was never allocated\n$/,
     ],
     [
+      'an id too large for the tables (a malloc-lab header may claim billions)',
+      async () => ['replay', await writeTrace('big.rep', '0\n5000000000\n1\n1\na 4999999999 8\n')],
+      /^handle-heap: big\.rep:5: allocates id 4999999999: ids must be below 67108864\n$/,
+    ],
+    [
       'a double free',
       async () => ['replay', await writeTrace('twice.rep', '0\n1\n3\n1\na 0 8\nf 0\nf 0\n')],
       /^handle-heap: twice\.rep:7: frees id 0, which was already freed at line 6\n$/,

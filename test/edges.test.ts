@@ -31,6 +31,38 @@ const NodeBuffer = (
 ).Buffer;
 
 describe('memory that is detached or replaced', () => {
+  it('an alloc option getter that detaches the memory fails cleanly: nothing allocated', async () => {
+    for (const sync of [true, false]) {
+      const buffer = new ArrayBuffer(256);
+      const mm = new MemoryManager({ buffer });
+      const options = {
+        get align(): number {
+          detach(buffer);
+          return 16;
+        },
+      };
+      const error = sync
+        ? thrown(() => mm.allocSync(8, options))
+        : await rejected(mm.alloc(8, options));
+      expectCoded(error, MemoryManagerError, DETACHED);
+      expect(mm.stats().liveBlocks).toBe(0);
+    }
+  });
+
+  it('an alloc option getter that grows the WebAssembly memory is followed', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const mm = new MemoryManager({ buffer: memory });
+    const h = mm.allocSync(8, {
+      get align(): number {
+        memory.grow(1);
+        return 64;
+      },
+    });
+    mm.write(h, [1, 2, 3]);
+    expect(Array.from(mm.read(h, 0, 3))).toEqual([1, 2, 3]);
+    mm.validate();
+  });
+
   /** A heap over an ArrayBuffer with two live blocks and a hole, then the buffer detached. */
   function detachedHeap(options: { strategy?: 'first-fit' | 'best-fit' } = {}) {
     const buffer = new ArrayBuffer(256);

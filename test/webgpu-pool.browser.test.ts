@@ -262,20 +262,77 @@ describe('GpuPool: bad input', () => {
       [() => pool.write(h, new Uint8Array(8), 8), 'ERR_OUT_OF_RANGE'],
       [() => pool.write(h, [1, 2, 3, 4] as never), 'ERR_INVALID_ARG_TYPE'],
       [() => pool.write(h + 1, new Uint8Array(4)), 'ERR_INVALID_HANDLE'],
-      [() => pool.read(h, 1), 'ERR_OUT_OF_RANGE'],
-      [() => pool.read(h, 0, 16), 'ERR_OUT_OF_RANGE'],
       [() => pool.allocSync(8, { align: 3 }), 'ERR_OUT_OF_RANGE'],
       [() => pool.allocSync(2048), 'ERR_OUT_OF_MEMORY'],
     ];
     for (const [call, code] of bad) {
       expect(call).toThrow(expect.objectContaining({ code }));
     }
+    await expect(pool.read(h, 1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(pool.read(h, 0, 16)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(await pool.read(h)).toEqual(new Uint8Array(12).fill(7));
     expect(pool.blocks()).toEqual([{ handle: h, offset: 0, size: 12 }]);
     expect(() => pool.freeSync(h + 1)).toThrow(InvalidHandleError);
     pool.destroy();
     expect(() => pool.allocSync(8)).toThrow(expect.objectContaining({ code: 'ERR_DESTROYED' }));
     pool.destroy(); // twice is fine
+  });
+
+  it('a write right after an unawaited resize lands after its zero fill', async () => {
+    const pool = new GpuPool(device, { size: 1024, zeroFill: true });
+    const h = pool.allocSync(16);
+    pool.write(h, new Uint8Array(16).fill(3));
+    const resized = pool.resize(h, 64); // runs at once: nothing else is pending
+    pool.write(h, new Uint8Array(48).fill(0xab), 16);
+    await resized;
+    expect(await pool.read(h)).toEqual(
+      new Uint8Array([...new Uint8Array(16).fill(3), ...new Uint8Array(48).fill(0xab)]),
+    );
+    pool.destroy();
+  });
+
+  it('moves a listener causes are on the GPU before the listener goes on', async () => {
+    const pool = new GpuPool(device, { size: 1024 });
+    const [a, b, c] = [64, 64, 64].map((n, i) => {
+      const h = pool.allocSync(n);
+      pool.write(h, new Uint8Array(n).fill(i + 1));
+      return h;
+    });
+    let nested = false;
+    pool.onMove(() => {
+      if (nested) return;
+      nested = true;
+      pool.freeSync(b);
+      pool.compactSync(); // moves c down while this batch is being delivered
+      pool.write(c, new Uint8Array(64).fill(0x77)); // at c's new offset, after its move
+    });
+    pool.freeSync(a);
+    pool.compactSync(); // the batch the listener hears
+    expect(pool.offsetOf(c)).toBe(0);
+    expect(await pool.read(c)).toEqual(new Uint8Array(64).fill(0x77));
+    pool.destroy();
+  });
+
+  it('promise-returning calls reject (never throw) once destroyed; the bookkeeping still answers', async () => {
+    const pool = new GpuPool(device, { size: 256 });
+    const h = pool.allocSync(8);
+    pool.destroy();
+    for (const call of [
+      () => pool.alloc(8),
+      () => pool.free(h),
+      () => pool.resize(h, 16),
+      () => pool.compact(),
+      () => pool.read(h),
+    ]) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = call())).not.toThrow();
+      await expect(promise).rejects.toMatchObject({ code: 'ERR_DESTROYED' });
+    }
+    expect(() => pool.write(h, new Uint8Array(4))).toThrow(
+      expect.objectContaining({ code: 'ERR_DESTROYED' }),
+    );
+    expect(pool.offsetOf(h)).toBe(0);
+    expect(pool.stats().liveBlocks).toBe(1);
   });
 
   it('zeroFill clears new blocks and grown bytes on the GPU', async () => {

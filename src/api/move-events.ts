@@ -29,9 +29,17 @@ export class MoveEvents implements MoveObserver {
     this.onBatch = onBatch;
   }
 
-  /** True while anyone listens: only then are moves worth describing. */
+  /** The applier of a heap whose bytes live elsewhere (set once), or null. */
+  private applier: MoveListener | null = null;
+
+  /** True while anyone listens (or an applier is set): only then are moves worth describing. */
   get listening(): boolean {
-    return this.subscriptions.length > 0;
+    return this.applier !== null || this.subscriptions.length > 0;
+  }
+
+  /** Sets the applier: it gets every batch at once, in `publish`, before the listeners. */
+  applyWith(applier: MoveListener): void {
+    this.applier = applier;
   }
 
   /** Adds a listener; returns the function that removes this subscription. */
@@ -68,8 +76,18 @@ export class MoveEvents implements MoveObserver {
       this.batch = [];
       return;
     }
-    this.pending.push(Object.freeze(this.batch));
+    const batch = Object.freeze(this.batch);
     this.batch = [];
+    if (this.applier !== null) {
+      // Not queued: the moves happen now, also for a batch a listener's call caused.
+      try {
+        this.applier(batch);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+    if (this.subscriptions.length === 0) return;
+    this.pending.push(batch);
     if (this.delivering) return;
     this.delivering = true;
     try {

@@ -142,11 +142,6 @@ export interface BlockMove {
  */
 export type MoveListener = (moves: readonly BlockMove[]) => void;
 
-/**
- * Options of `compact()`. With either option the compaction is incremental and starts after
- * the current task's microtasks have run (it takes the async lock), where `compact()` without
- * options starts at once when nothing is pending.
- */
 /** Options of `alloc(size, options)`. */
 export interface AllocOptions {
   /**
@@ -157,6 +152,11 @@ export interface AllocOptions {
   align?: number;
 }
 
+/**
+ * Options of `compact()`. With either option the compaction is incremental and starts after
+ * the current task's microtasks have run (it takes the async lock), where `compact()` without
+ * options starts at once when nothing is pending.
+ */
 export interface CompactOptions {
   /** Move about this many bytes at a time, yielding to the event loop (a macrotask) between slices. */
   sliceBytes?: number;

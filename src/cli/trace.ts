@@ -48,6 +48,8 @@ export class TraceError extends Error {
 const NOT_SEEN = 0;
 const LIVE = 1;
 const FREED = 2;
+/** Ids a trace may use: their tables take 5 bytes an id (a malloc-lab header may claim billions). */
+const MAX_IDS = 2 ** 26;
 
 /**
  * Collects a trace's operations and rejects those a program could not have made: freeing or
@@ -71,6 +73,7 @@ export class TraceBuilder {
 
   alloc(id: number, size: number, line: number): void {
     this.checkSize(size, line);
+    if (id >= MAX_IDS) this.fail(line, `allocates id ${id}: ids must be below ${MAX_IDS}`);
     this.see(id);
     if (this.state[id] === LIVE) {
       this.fail(
@@ -130,6 +133,7 @@ export class TraceBuilder {
     );
   }
 
+  /** Makes room for id `id` (below MAX_IDS) in the per-id tables. */
   private see(id: number): void {
     if (id < this.idCount) return;
     this.idCount = id + 1;

@@ -1,8 +1,9 @@
 /// <reference types="@webgpu/types" />
-// GpuPool: one GPUBuffer sub-allocated by handle. An OffsetHeap decides placements and moves;
-// its move plans become copy commands on the buffer (GpuMover), submitted at the end of the
-// operation that made them, so a later `write` (queue.writeBuffer) or draw lands after them.
-// The third applier of the engine's moves, after MemoryManager's copyWithin and the caller's own.
+// GpuPool: one GPUBuffer sub-allocated by handle. It is an OffsetHeap whose move plans become
+// copy commands on the buffer (GpuMover) as the engine makes them, submitted before the
+// operation returns, so a later `write` (queue.writeBuffer) or draw lands after them. The third
+// applier of the engine's moves, after MemoryManager's copyWithin and the caller's own.
+import { isDetached, readOptions } from '../api/arguments.js';
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 // The package's public entry: built as an import of 'handle-heap' (tsup.config.ts), so the
 // pool shares the one copy of OffsetHeap and the error classes with its user.
@@ -10,12 +11,10 @@ import {
   MemoryManagerError,
   OffsetHeap,
   type AllocOptions,
-  type BlockInfo,
   type CompactOptions,
   type CompactResult,
   type Handle,
-  type HeapStats,
-  type MoveListener,
+  type OffsetHeapOptions,
   type PlacementStrategy,
 } from '../index.js';
 import { GpuMover, readBack } from './gpu-moves.js';
@@ -67,22 +66,97 @@ const POOL_OPTIONS = [
   'windowBytes',
 ];
 
+/** The pool's settings, read once from its options, before any GPU object exists. */
+interface PoolSettings {
+  heap: OffsetHeapOptions;
+  buffer: GPUBuffer | undefined;
+  usage: GPUBufferUsageFlags | undefined;
+  label: string | undefined;
+  windowBytes: number | undefined;
+  zeroFill: boolean;
+}
+
+const COPY_SRC = 0x4; // GPUBufferUsage.COPY_SRC, without needing the global before a device exists
+const COPY_DST = 0x8;
+
+function readPoolOptions(device: unknown, options: unknown): PoolSettings {
+  if (
+    typeof device !== 'object' ||
+    device === null ||
+    typeof (device as GPUDevice).createBuffer !== 'function'
+  ) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "device" argument must be a GPUDevice. Received ${describe(device)}.`,
+    );
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "options" argument must be an object. Received ${describe(options)}.`,
+    );
+  }
+  const o = readOptions('options', options, POOL_OPTIONS) as GpuPoolOptions;
+  const { buffer, size, usage, label, windowBytes, zeroFill, ...rest } = o;
+  const align = rest.align ?? COPY_ALIGN;
+  if (typeof align !== 'number' || !(align >= COPY_ALIGN)) {
+    throw outOfRangeError(
+      `The value of "align" is out of range. A GPU pool's alignment must be a power of two of at least ${COPY_ALIGN}. Received ${describe(align)}.`,
+    );
+  }
+  if ((buffer === undefined) === (size === undefined)) {
+    throw argTypeError(
+      'ERR_INVALID_ARG_VALUE',
+      'Give exactly one of the "size" and "buffer" options.',
+    );
+  }
+  if (zeroFill !== undefined && typeof zeroFill !== 'boolean') {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "zeroFill" option must be of type boolean. Received ${describe(zeroFill)}.`,
+    );
+  }
+  let capacity = size;
+  if (buffer !== undefined) {
+    if (typeof buffer !== 'object' || buffer === null || typeof buffer.size !== 'number') {
+      throw argTypeError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "buffer" option must be a GPUBuffer. Received ${describe(buffer)}.`,
+      );
+    }
+    if ((buffer.usage & (COPY_SRC | COPY_DST)) !== (COPY_SRC | COPY_DST)) {
+      throw argTypeError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "buffer" option must have COPY_SRC and COPY_DST usage. Received usage 0x${buffer.usage.toString(16)}.`,
+      );
+    }
+    capacity = buffer.size;
+  }
+  return {
+    heap: { ...rest, align, size: capacity! },
+    buffer,
+    usage,
+    label,
+    windowBytes,
+    zeroFill: zeroFill ?? false,
+  };
+}
+
 /**
- * A pool of blocks in one GPUBuffer, by handle: alloc, free, resize and compact as on an
- * OffsetHeap, whose moves the pool carries out on the GPU with `copyBufferToBuffer` (through a
- * scratch buffer: WebGPU forbids copies within one buffer) before any later write; `write`
- * through `queue.writeBuffer` at the block's current offset; `read` through a `MAP_READ`
- * staging buffer. Bind a block with `offsetOf(h)` (`setVertexBuffer(slot, pool.buffer,
- * pool.offsetOf(h), pool.sizeOf(h))`), and bind again when `epoch` changed. WebGPU's 4-byte
- * rules hold by construction: offsets are multiples of `align` (at least 4), sizes are padded
- * to 4, and `write`/`read` ranges must be multiples of 4.
+ * A pool of blocks in one GPUBuffer, by handle: an OffsetHeap (alloc, free, resize, compact,
+ * pins, stats, blocks, move plans, validate, save/restore) whose moves the pool carries out on
+ * the GPU with `copyBufferToBuffer` (through a scratch buffer: WebGPU forbids copies within one
+ * buffer) before the operation returns; `write` through `queue.writeBuffer` at the block's
+ * current offset; `read` through a `MAP_READ` buffer. Bind a block with `offsetOf(h)`
+ * (`setVertexBuffer(slot, pool.buffer, pool.offsetOf(h), pool.sizeOf(h))`), and bind again when
+ * `epoch` changed. WebGPU's 4-byte rules hold by construction: offsets are multiples of `align`
+ * (at least 4), sizes are padded to 4, and `write`/`read` ranges must be multiples of 4.
  */
-export class GpuPool {
+export class GpuPool extends OffsetHeap {
   readonly device: GPUDevice;
   /** The buffer the blocks live in. */
   readonly buffer: GPUBuffer;
-  /** The engine: placements, handles, pins, stats, move plans (listen with `onMove`). */
-  readonly heap: OffsetHeap;
+  /** New blocks and the new bytes of grown blocks are cleared on the GPU. */
   readonly zeroFill: boolean;
   private readonly mover: GpuMover;
   private readonly ownsBuffer: boolean;
@@ -92,186 +166,101 @@ export class GpuPool {
    * @throws TypeError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a missing device, bad
    *   or unknown options, both or neither of `size` and `buffer`, a buffer without
    *   `COPY_SRC | COPY_DST`; RangeError `ERR_OUT_OF_RANGE` for an `align` below 4 or not a power
-   *   of two, a size out of range.
+   *   of two, a size out of range. Options are own properties, each read once.
    */
   constructor(device: GPUDevice, options: GpuPoolOptions) {
-    if (
-      typeof device !== 'object' ||
-      device === null ||
-      typeof device.createBuffer !== 'function'
-    ) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "device" argument must be a GPUDevice. Received ${describe(device)}.`,
-      );
-    }
-    if (typeof options !== 'object' || options === null) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "options" argument must be an object. Received ${describe(options)}.`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!POOL_OPTIONS.includes(key)) {
-        throw argTypeError(
-          'ERR_INVALID_ARG_VALUE',
-          `Unknown option "${key}". Known options: ${POOL_OPTIONS.join(', ')}.`,
-        );
-      }
-    }
-    const { buffer, size, usage, label, windowBytes, zeroFill, ...heapOptions } = options;
-    const align = options.align ?? COPY_ALIGN;
-    if (typeof align !== 'number' || !(align >= COPY_ALIGN)) {
-      throw outOfRangeError(
-        `The value of "align" is out of range. A GPU pool's alignment must be a power of two of at least ${COPY_ALIGN}. Received ${describe(align)}.`,
-      );
-    }
-    if ((buffer === undefined) === (size === undefined)) {
-      throw argTypeError(
-        'ERR_INVALID_ARG_VALUE',
-        'Give exactly one of the "size" and "buffer" options.',
-      );
-    }
-    if (zeroFill !== undefined && typeof zeroFill !== 'boolean') {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "zeroFill" option must be of type boolean. Received ${describe(zeroFill)}.`,
-      );
-    }
-    const copyBoth = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    let capacity: number;
-    if (buffer !== undefined) {
-      if (typeof buffer !== 'object' || buffer === null || typeof buffer.size !== 'number') {
-        throw argTypeError(
-          'ERR_INVALID_ARG_TYPE',
-          `The "buffer" option must be a GPUBuffer. Received ${describe(buffer)}.`,
-        );
-      }
-      if ((buffer.usage & copyBoth) !== copyBoth) {
-        throw argTypeError(
-          'ERR_INVALID_ARG_VALUE',
-          `The "buffer" option must have COPY_SRC and COPY_DST usage. Received usage 0x${buffer.usage.toString(16)}.`,
-        );
-      }
-      capacity = buffer.size;
-    } else {
-      capacity = size!;
-    }
-    // The heap checks align, size and the other options before any GPU object exists.
-    this.heap = new OffsetHeap({ ...heapOptions, align, size: capacity });
+    const settings = readPoolOptions(device, options);
+    super(settings.heap); // checks align, size and the other options before any GPU object exists
     this.device = device;
-    this.zeroFill = zeroFill ?? false;
-    this.mover = new GpuMover(device, { windowBytes, label: 'GpuPool scratch' });
-    if (buffer !== undefined) {
-      this.buffer = buffer;
+    this.zeroFill = settings.zeroFill;
+    this.mover = new GpuMover(device, {
+      windowBytes: settings.windowBytes,
+      label: 'GpuPool scratch',
+    });
+    if (settings.buffer !== undefined) {
+      this.buffer = settings.buffer;
       this.ownsBuffer = false;
     } else {
       const extra =
-        usage ??
+        settings.usage ??
         GPUBufferUsage.VERTEX |
           GPUBufferUsage.INDEX |
           GPUBufferUsage.UNIFORM |
           GPUBufferUsage.STORAGE;
       this.buffer = device.createBuffer({
-        label: label ?? 'GpuPool',
-        size: this.heap.capacity,
-        usage: extra | copyBoth,
+        label: settings.label ?? 'GpuPool',
+        size: this.capacity,
+        usage: extra | COPY_SRC | COPY_DST,
       });
       this.ownsBuffer = true;
     }
-    // Every batch of moves becomes copy commands, submitted before the operation returns.
-    this.heap.onMove((moves) => {
-      this.mover.apply(this.buffer, moves);
+    // Every batch of moves becomes copy commands as the engine makes it (a destroyed pool's
+    // contents are gone: a compaction still running then only keeps the bookkeeping).
+    this.applyWith((moves) => {
+      if (!this.destroyed) this.mover.apply(this.buffer, moves);
     });
   }
 
-  /** Bytes the pool manages (from offset 0 of the buffer). */
-  get capacity(): number {
-    return this.heap.capacity;
-  }
-
-  /** Alignment of every block, a power of two of at least 4. */
-  get align(): number {
-    return this.heap.align;
-  }
-
-  /** Increases whenever blocks move: bind the blocks again when it changed. */
-  get epoch(): number {
-    return this.heap.epoch;
-  }
-
   /**
-   * A block of `size` bytes (padded to a multiple of 4) at a multiple of `align` (the pool's, or
-   * `options.align`, for example `device.limits.minUniformBufferOffsetAlignment` for uniform
+   * A block of `size` bytes, padded to a multiple of 4, at a multiple of `align` (the pool's,
+   * or `options.align`, for example `device.limits.minUniformBufferOffsetAlignment` for uniform
    * blocks bound with dynamic offsets). Compacts first, on the GPU, when only that makes room.
-   * @throws as OffsetHeap#alloc, and MemoryManagerError `ERR_DESTROYED`.
+   * Rejects as OffsetHeap#alloc, and with MemoryManagerError `ERR_DESTROYED`.
    */
-  async alloc(size: number, options?: AllocOptions): Promise<Handle> {
+  override async alloc(size: number, options?: AllocOptions): Promise<Handle> {
     this.checkLive();
-    const h = await this.heap.alloc(padded(size), options);
-    this.cleared(h, 0);
-    return h;
+    return super.alloc(padded(size), options);
   }
 
-  /** `alloc` without waiting. */
-  allocSync(size: number, options?: AllocOptions): Handle {
+  override allocSync(size: number, options?: AllocOptions): Handle {
     this.checkLive();
-    const h = this.heap.allocSync(padded(size), options);
-    this.cleared(h, 0);
-    return h;
+    return super.allocSync(padded(size), options);
   }
 
-  /** Frees a block. */
-  free(handle: Handle): Promise<void> {
+  override async free(handle: Handle): Promise<void> {
     this.checkLive();
-    return this.heap.free(handle);
+    return super.free(handle);
   }
 
-  freeSync(handle: Handle): void {
+  override freeSync(handle: Handle): void {
     this.checkLive();
-    this.heap.freeSync(handle);
+    super.freeSync(handle);
   }
 
-  /**
-   * Resizes a block (padded to 4), keeping its first bytes; moves it on the GPU when it must.
-   * @throws as OffsetHeap#resize.
-   */
-  async resize(handle: Handle, size: number): Promise<void> {
+  /** Resizes a block (padded to 4), keeping its first bytes; moves it on the GPU when it must. */
+  override async resize(handle: Handle, size: number): Promise<void> {
     this.checkLive();
-    const old = this.sizeBefore(handle);
-    await this.heap.resize(handle, padded(size));
-    this.cleared(handle, old);
+    return super.resize(handle, padded(size));
   }
 
-  resizeSync(handle: Handle, size: number): void {
+  override resizeSync(handle: Handle, size: number): void {
     this.checkLive();
-    const old = this.sizeBefore(handle);
-    this.heap.resizeSync(handle, padded(size));
-    this.cleared(handle, old);
+    super.resizeSync(handle, padded(size));
   }
 
   /** Compacts: the moves run on the GPU, a slice at a time with `sliceBytes`. */
-  compact(options?: CompactOptions): Promise<CompactResult> {
+  override async compact(options?: CompactOptions): Promise<CompactResult> {
     this.checkLive();
-    return this.heap.compact(options);
+    return super.compact(options);
   }
 
-  compactSync(): CompactResult {
+  override compactSync(): CompactResult {
     this.checkLive();
-    return this.heap.compactSync();
+    return super.compactSync();
   }
 
   /**
    * Writes `data` into a block at `offset` with `queue.writeBuffer`, after every move submitted
    * so far. `offset` and the data's byte length must be multiples of 4 and fit in the block.
    * @throws InvalidHandleError; TypeError `ERR_INVALID_ARG_TYPE` for data that is not an
-   *   ArrayBuffer or a view; RangeError `ERR_OUT_OF_RANGE` for a range that is not a multiple
-   *   of 4 or crosses the block's end.
+   *   ArrayBuffer or a view, `ERR_INVALID_ARG_VALUE` for detached data; RangeError
+   *   `ERR_OUT_OF_RANGE` for a range that is not a multiple of 4 or crosses the block's end;
+   *   MemoryManagerError `ERR_DESTROYED`.
    */
   write(handle: Handle, data: BufferSource, offset = 0): void {
     this.checkLive();
-    const at = this.heap.offsetOf(handle);
-    const size = this.heap.sizeOf(handle);
+    const at = this.offsetOf(handle);
+    const size = this.sizeOf(handle);
     let bytes: Uint8Array;
     if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
     else if (ArrayBuffer.isView(data))
@@ -282,6 +271,9 @@ export class GpuPool {
         `The "data" argument must be an ArrayBuffer or an ArrayBuffer view. Received ${describe(data)}.`,
       );
     }
+    if (bytes.length === 0 && isDetached(bytes.buffer)) {
+      throw argTypeError('ERR_INVALID_ARG_VALUE', 'The "data" argument is detached.');
+    }
     checkRange('offset', offset, size);
     checkRange('data.byteLength', bytes.length, size - offset);
     this.device.queue.writeBuffer(this.buffer, at + offset, bytes);
@@ -289,69 +281,22 @@ export class GpuPool {
 
   /**
    * The block's bytes (from `offset`, `length` bytes; multiples of 4), read back through a
-   * `MAP_READ` buffer after all work submitted so far.
+   * `MAP_READ` buffer after all work submitted so far. Rejects with the errors `write` throws.
    */
-  read(handle: Handle, offset = 0, length?: number): Promise<Uint8Array> {
+  async read(handle: Handle, offset = 0, length?: number): Promise<Uint8Array> {
     this.checkLive();
-    const at = this.heap.offsetOf(handle);
-    const size = this.heap.sizeOf(handle);
+    const at = this.offsetOf(handle);
+    const size = this.sizeOf(handle);
     checkRange('offset', offset, size);
     const n = length ?? size - offset;
     checkRange('length', n, size - offset);
     return readBack(this.device, this.buffer, at + offset, n);
   }
 
-  /** The block's offset in the buffer (changes when it moves: watch `epoch`). */
-  offsetOf(handle: Handle): number {
-    return this.heap.offsetOf(handle);
-  }
-
-  /** The block's size: what was asked for, padded to a multiple of 4. */
-  sizeOf(handle: Handle): number {
-    return this.heap.sizeOf(handle);
-  }
-
-  alignOf(handle: Handle): number {
-    return this.heap.alignOf(handle);
-  }
-
-  has(handle: Handle): boolean {
-    return this.heap.has(handle);
-  }
-
-  /** A pinned block never moves: pin what a submitted command still reads at its offset. */
-  pin(handle: Handle): void {
-    this.heap.pin(handle);
-  }
-
-  unpin(handle: Handle): void {
-    this.heap.unpin(handle);
-  }
-
-  isPinned(handle: Handle): boolean {
-    return this.heap.isPinned(handle);
-  }
-
-  stats(): HeapStats {
-    return this.heap.stats();
-  }
-
-  blocks(): BlockInfo[] {
-    return this.heap.blocks();
-  }
-
-  /** The move plans, after the pool has submitted their copies (for bookkeeping or rebinding). */
-  onMove(listener: MoveListener): () => void {
-    return this.heap.onMove(listener);
-  }
-
-  validate(): void {
-    this.heap.validate();
-  }
-
   /**
    * Destroys the scratch buffer, and the pool's buffer when the pool created it. Submitted work
-   * finishes first. Later calls throw `ERR_DESTROYED`.
+   * finishes first; the blocks' contents are gone. Later mutations, writes and reads throw
+   * `ERR_DESTROYED`; the bookkeeping (stats, blocks, offsets) still answers. O(1).
    */
   destroy(): void {
     if (this.destroyed) return;
@@ -360,23 +305,19 @@ export class GpuPool {
     if (this.ownsBuffer) this.buffer.destroy();
   }
 
-  private checkLive(): void {
-    if (this.destroyed)
-      throw new MemoryManagerError('ERR_DESTROYED', 'This GpuPool was destroyed.');
-  }
-
-  /** The block's size before a resize, or 0 for a bad handle (the resize then throws). */
-  private sizeBefore(handle: Handle): number {
-    return this.heap.has(handle) ? this.heap.sizeOf(handle) : 0;
-  }
-
-  /** With `zeroFill`: clears the block's bytes from `from` on the GPU. */
-  private cleared(handle: Handle, from: number): void {
-    const size = this.heap.sizeOf(handle);
-    if (!this.zeroFill || from >= size) return;
+  /** @internal With `zeroFill`: clears the new bytes on the GPU, after the operation's moves. */
+  protected override newBytes(handle: Handle, from: number): void {
+    const size = this.sizeOf(handle);
+    if (!this.zeroFill || this.destroyed || from >= size) return;
     const encoder = this.device.createCommandEncoder({ label: 'GpuPool zeroFill' });
-    encoder.clearBuffer(this.buffer, this.heap.offsetOf(handle) + from, size - from);
+    encoder.clearBuffer(this.buffer, this.offsetOf(handle) + from, size - from);
     this.device.queue.submit([encoder.finish()]);
+  }
+
+  private checkLive(): void {
+    if (this.destroyed) {
+      throw new MemoryManagerError('ERR_DESTROYED', 'This GpuPool was destroyed.');
+    }
   }
 }
 
@@ -389,19 +330,13 @@ function padded(size: number): number {
 
 /** Throws unless `value` is an integer multiple of 4 from 0 to `most`. */
 function checkRange(name: string, value: unknown, most: number): void {
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < 0 ||
-    value % COPY_ALIGN !== 0 ||
-    value > most
-  ) {
-    if (typeof value !== 'number') {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "${name}" argument must be of type number. Received ${describe(value)}.`,
-      );
-    }
+  if (typeof value !== 'number') {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "${name}" argument must be of type number. Received ${describe(value)}.`,
+    );
+  }
+  if (!Number.isInteger(value) || value < 0 || value % COPY_ALIGN !== 0 || value > most) {
     throw outOfRangeError(
       `The value of "${name}" is out of range. It must be a multiple of ${COPY_ALIGN} from 0 to ${most}. Received ${value}.`,
     );
