@@ -4,6 +4,8 @@
 // Drawing binds every block at its *current* offset, so freeing and compacting (which moves
 // blocks on the GPU) never changes the picture of the meshes that remain.
 import { GpuPool } from '../../src/webgpu/index.js';
+// The project's one seeded generator: every run draws the same shapes.
+import { mulberry32 } from '../../test/prng.js';
 
 /** Options of `createScene`. */
 export interface SceneOptions {
@@ -231,16 +233,4 @@ function hue(h: number): [number, number, number] {
     return Math.round(64 + 191 * v);
   };
   return [channel(0), channel(2 / 3), channel(1 / 3)];
-}
-
-/** A small seeded PRNG, so every run draws the same shapes. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
