@@ -1,8 +1,8 @@
 /**
  * A small seeded pseudo-random generator (mulberry32): the tests' random sequences and the
  * benchmarks' operation sequences are the same run after run, and every allocator in a
- * benchmark sees exactly the same sequence. The one copy in the project: bench/ and examples/ import it
- * from here.
+ * benchmark sees exactly the same sequence. The one copy in the project: bench/ and examples/
+ * import it from here.
  * Web-standard APIs only: the tests that use it also run in the browser.
  */
 
