@@ -3,7 +3,13 @@
 // buffer, stats() and blocks() are equal before and after, and validate() passes.
 // Web-standard APIs only: this file also runs in the browser.
 import { describe, expect, it } from 'vitest';
-import { InvalidHandleError, MemoryManager, OutOfMemoryError, type Handle } from '../src/index.js';
+import {
+  InvalidHandleError,
+  MemoryManager,
+  OffsetHeap,
+  OutOfMemoryError,
+  type Handle,
+} from '../src/index.js';
 import {
   bytesOf,
   callAsync,
@@ -21,10 +27,16 @@ const VALUE = 'ERR_INVALID_ARG_VALUE';
 const RANGE = 'ERR_OUT_OF_RANGE';
 const OOM = 'ERR_OUT_OF_MEMORY';
 
+/** Which class a fixture is: the heap with bytes, or the engine alone (offsets only). */
+type Kind = 'MemoryManager' | 'OffsetHeap';
+
 /** A heap with live blocks holding non-zero bytes, a hole, and handles that are no longer live. */
 interface Fixture {
-  heap: TestHeap;
+  /** The heap and the buffer under it (a MemoryManager's), or null for an OffsetHeap. */
+  heap: TestHeap | null;
   mm: MemoryManager;
+  /** Everything observable about the heap: its bytes (or its saved state), stats and blocks. */
+  snapshot(): unknown;
   /** A live block of 13 bytes (occupying 16) at offset 56. */
   live: Handle;
   /** Freed; its place [48, 56) is still free. */
@@ -40,9 +52,10 @@ interface Fixture {
 const CAPACITY = 256;
 const LIVE_SIZE = 13;
 
-function setup(): Fixture {
-  const heap = heapOver(CAPACITY);
-  const { mm } = heap;
+function setup(kind: Kind = 'MemoryManager'): Fixture {
+  const heap = kind === 'MemoryManager' ? heapOver(CAPACITY) : null;
+  // An OffsetHeap has no read, write or view: only the engine's methods are called on it.
+  const mm = heap?.mm ?? (new OffsetHeap(CAPACITY) as MemoryManager);
   const a = mm.allocSync(16); // [0, 16)
   const stale = mm.allocSync(8); // [16, 24)
   const c = mm.allocSync(24); // [24, 48)
@@ -52,34 +65,42 @@ function setup(): Fixture {
   const b = mm.allocSync(8);
   expect(mm.offsetOf(b)).toBe(16); // the new block took the stale handle's place
   mm.freeSync(freed);
-  [a, b, c, live].forEach((h, i) => mm.write(h, bytesOf(i + 1, mm.sizeOf(h))));
+  if (heap !== null) [a, b, c, live].forEach((h, i) => mm.write(h, bytesOf(i + 1, mm.sizeOf(h))));
 
   const other = new MemoryManager(4096);
   let foreign = 0;
   for (let i = 0; i < 40; i++) foreign = other.allocSync(8);
 
-  const fixture = { heap, mm, live, freed, stale, foreign, issued: [a, stale, c, freed, live, b] };
+  const snapshot = (): unknown =>
+    heap !== null
+      ? takeSnapshot(heap)
+      : { state: mm.save(), stats: mm.stats(), blocks: mm.blocks() };
+  const issued = [a, stale, c, freed, live, b];
+  const fixture = { heap, mm, snapshot, live, freed, stale, foreign, issued };
   expect(fixture.issued).not.toContain(foreign);
   expect(mm.stats()).toMatchObject({ used: 64, free: 192, largestFree: 184, freeBlocks: 2 });
   return fixture;
 }
 
 /** Runs `body` against a fresh fixture and asserts that the heap is exactly as before. */
-function unchangedAfter(body: (f: Fixture) => void): Fixture {
-  const f = setup();
-  const before = takeSnapshot(f.heap);
+function unchangedAfter(body: (f: Fixture) => void, kind: Kind = 'MemoryManager'): Fixture {
+  const f = setup(kind);
+  const before = f.snapshot();
   body(f);
-  expect(takeSnapshot(f.heap)).toEqual(before);
+  expect(f.snapshot()).toEqual(before);
   expect(() => f.mm.validate()).not.toThrow();
   return f;
 }
 
 /** As unchangedAfter, for an async body. */
-async function unchangedAfterAsync(body: (f: Fixture) => Promise<void>): Promise<void> {
-  const f = setup();
-  const before = takeSnapshot(f.heap);
+async function unchangedAfterAsync(
+  body: (f: Fixture) => Promise<void>,
+  kind: Kind = 'MemoryManager',
+): Promise<void> {
+  const f = setup(kind);
+  const before = f.snapshot();
   await body(f);
-  expect(takeSnapshot(f.heap)).toEqual(before);
+  expect(f.snapshot()).toEqual(before);
   expect(() => f.mm.validate()).not.toThrow();
 }
 
@@ -509,20 +530,128 @@ describe('write with bad arguments', () => {
 describe('good arguments change the heap (the unchanged checks above can fail)', () => {
   it('write of valid bytes changes the snapshot', () => {
     const f = setup();
-    const before = takeSnapshot(f.heap);
+    const before = f.snapshot();
     f.mm.write(f.live, [1, 2, 3]);
-    expect(takeSnapshot(f.heap)).not.toEqual(before);
+    expect(f.snapshot()).not.toEqual(before);
   });
 
   it('freeSync of a live handle changes the snapshot', () => {
     const f = setup();
-    const before = takeSnapshot(f.heap);
+    const before = f.snapshot();
     f.mm.freeSync(f.live);
-    expect(takeSnapshot(f.heap)).not.toEqual(before);
+    expect(f.snapshot()).not.toEqual(before);
   });
 
   it('allocSync of 8 bytes fills the hole at 48', () => {
     const f = setup();
     expect(f.mm.offsetOf(f.mm.allocSync(8))).toBe(48);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// OffsetHeap: the engine's methods, the same catalogues (its state must not change either)
+
+const offsetHandleMethods: [string, (heap: OffsetHeap, h: Handle) => unknown][] = [
+  ['freeSync', (heap, h) => heap.freeSync(h)],
+  ['resizeSync', (heap, h) => heap.resizeSync(h, 8)],
+  ['sizeOf', (heap, h) => heap.sizeOf(h)],
+  ['offsetOf', (heap, h) => heap.offsetOf(h)],
+  ['alignOf', (heap, h) => heap.alignOf(h)],
+  ['pin', (heap, h) => heap.pin(h)],
+  ['unpin', (heap, h) => heap.unpin(h)],
+  ['isPinned', (heap, h) => heap.isPinned(h)],
+];
+
+describe('OffsetHeap with bad arguments', () => {
+  it.each(badSizes)(
+    'allocSync, %s: throws and changes nothing',
+    (_label, size, errorClass, code) => {
+      unchangedAfter(({ mm }) => {
+        expectAllocError(
+          thrown(() => mm.allocSync(size as number)),
+          size,
+          errorClass,
+          code,
+        );
+      }, 'OffsetHeap');
+    },
+  );
+
+  it.each(badSizes)(
+    'alloc, %s: rejects and changes nothing',
+    async (_label, size, errorClass, code) => {
+      await unchangedAfterAsync(async ({ mm }) => {
+        expectAllocError(
+          await rejected(callAsync(() => mm.alloc(size as number))),
+          size,
+          errorClass,
+          code,
+        );
+      }, 'OffsetHeap');
+    },
+  );
+
+  it.each(badSizes.filter(([, , errorClass]) => errorClass !== OutOfMemoryError))(
+    'resizeSync, %s: throws and changes nothing',
+    (_label, size, errorClass, code) => {
+      unchangedAfter((f) => {
+        expectCoded(
+          thrown(() => f.mm.resizeSync(f.live, size as number)),
+          errorClass,
+          code,
+        );
+      }, 'OffsetHeap');
+    },
+  );
+
+  it.each(badAllocOptions)(
+    'allocSync with options %s: throws and changes nothing',
+    (_label, options, errorClass, code) => {
+      unchangedAfter(({ mm }) => {
+        expectCoded(
+          thrown(() => mm.allocSync(8, options as { align: number })),
+          errorClass,
+          code,
+        );
+      }, 'OffsetHeap');
+    },
+  );
+
+  describe.each(offsetHandleMethods)('%s with a bad handle', (_method, call) => {
+    it.each(badHandles)('%s: throws InvalidHandleError and changes nothing', (_label, make) => {
+      unchangedAfter((f) => {
+        const h = badHandle(f, make);
+        expectCoded(
+          thrown(() => call(f.mm, h as Handle)),
+          InvalidHandleError,
+          'ERR_INVALID_HANDLE',
+        );
+        expect(f.mm.has(h as Handle)).toBe(false);
+      }, 'OffsetHeap');
+    });
+  });
+
+  it.each(badHandles)(
+    'free, %s: rejects with InvalidHandleError and changes nothing',
+    async (_label, make) => {
+      await unchangedAfterAsync(async (f) => {
+        const h = badHandle(f, make);
+        expectCoded(
+          await rejected(callAsync(() => f.mm.free(h as Handle))),
+          InvalidHandleError,
+          'ERR_INVALID_HANDLE',
+        );
+      }, 'OffsetHeap');
+    },
+  );
+
+  it("the fixture is the same heap as a MemoryManager's, and a good call does change it", () => {
+    const f = setup('OffsetHeap');
+    expect(f.mm).toBeInstanceOf(OffsetHeap);
+    expect(f.mm).not.toBeInstanceOf(MemoryManager);
+    expect(f.mm.blocks()).toEqual(setup().mm.blocks());
+    const before = f.snapshot();
+    f.mm.freeSync(f.live);
+    expect(f.snapshot()).not.toEqual(before);
   });
 });
