@@ -258,6 +258,8 @@ export class Explorer {
         this.log.add('error', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
         return false;
       } finally {
+        // A script or an operation may have freed the selected block.
+        if (this.selected !== null && !this.heap.has(this.selected)) this.selected = null;
         this.pending--;
         this.busyChanged();
         this.changed();

@@ -111,6 +111,8 @@ export class ScriptRunner {
    * @throws ScriptError, or the library's error with the line in front of its message
    */
   async step(session: HeapSession): Promise<string> {
+    // Two quick Steps queue two calls: the second may find the script already done.
+    if (this.next >= this.commands.length) return 'script done';
     const c = this.commands[this.next++];
     try {
       return `line ${c.line}: ${await this.run(session, c)}`;

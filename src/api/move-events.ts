@@ -31,15 +31,31 @@ export class MoveEvents implements MoveObserver {
 
   /** The applier of a heap whose bytes live elsewhere (set once), or null. */
   private applier: MoveListener | null = null;
+  /** The applier's hook for new bytes, or null. */
+  private onNewBytes: ((start: number, end: number) => void) | null = null;
+  /** New byte ranges of the operation under way (start, end, ...), for `onNewBytes`. */
+  private fresh: number[] = [];
 
   /** True while anyone listens (or an applier is set): only then are moves worth describing. */
   get listening(): boolean {
     return this.applier !== null || this.subscriptions.length > 0;
   }
 
-  /** Sets the applier: it gets every batch at once, in `publish`, before the listeners. */
-  applyWith(applier: MoveListener): void {
+  /**
+   * Sets the applier: it gets every batch at once, in `publish`, before the listeners; then
+   * `newBytes` hears of the operation's new byte ranges (after the moves that made room).
+   */
+  applyWith(applier: MoveListener, newBytes?: (start: number, end: number) => void): void {
     this.applier = applier;
+    this.onNewBytes = newBytes ?? null;
+  }
+
+  get tracksNewBytes(): boolean {
+    return this.onNewBytes !== null;
+  }
+
+  newBytes(start: number, end: number): void {
+    this.fresh.push(start, end);
   }
 
   /** Adds a listener; returns the function that removes this subscription. */
@@ -50,6 +66,20 @@ export class MoveEvents implements MoveObserver {
       subscription.active = false;
       this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
     };
+  }
+
+  /** Hands the new byte ranges noted since the last call to the applier's hook. */
+  private flushNewBytes(): void {
+    const fresh = this.fresh;
+    if (fresh.length === 0) return;
+    this.fresh = [];
+    for (let i = 0; i < fresh.length; i += 2) {
+      try {
+        this.onNewBytes!(fresh[i], fresh[i + 1]);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
   }
 
   /** Notes that blocks moved in the current batch, whether or not anyone listens. */
@@ -69,11 +99,15 @@ export class MoveEvents implements MoveObserver {
    * the current one, so every listener sees the batches in the order they happened.
    */
   publish(): void {
-    if (!this.moved) return;
+    if (!this.moved) {
+      this.flushNewBytes();
+      return;
+    }
     this.moved = false;
     this.onBatch();
     if (this.batch.length === 0 || !this.listening) {
       this.batch = [];
+      this.flushNewBytes();
       return;
     }
     const batch = Object.freeze(this.batch);
@@ -86,6 +120,7 @@ export class MoveEvents implements MoveObserver {
         reportListenerError(error);
       }
     }
+    this.flushNewBytes();
     if (this.subscriptions.length === 0) return;
     this.pending.push(batch);
     if (this.delivering) return;

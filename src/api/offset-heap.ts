@@ -387,9 +387,7 @@ export class OffsetHeap {
   private allocNow(size: number, options: AllocOptions | undefined): Handle {
     checkSize('size', size);
     const align = readAllocAlign(options); // runs the caller's getters: before the bytes are taken
-    const handle = this.core.alloc(this.core.begin(), size, align);
-    this.newBytes(handle, 0);
-    return handle;
+    return this.core.alloc(this.core.begin(), size, align);
   }
 
   private async allocSliced(
@@ -400,14 +398,11 @@ export class OffsetHeap {
     const core = this.core;
     checkSize('size', size);
     const align = readAllocAlign(options);
-    let handle = core.allocIfRoom(core.begin(), size, align);
-    if (handle === 0) {
-      const plan = core.prepareRoom(size, align);
-      await this.compactSlices(sliceBytes, undefined);
-      handle = core.allocAfterSlices(core.begin(), size, plan, align);
-    }
-    this.newBytes(handle, 0);
-    return handle;
+    const handle = core.allocIfRoom(core.begin(), size, align);
+    if (handle !== 0) return handle;
+    const plan = core.prepareRoom(size, align);
+    await this.compactSlices(sliceBytes, undefined);
+    return core.allocAfterSlices(core.begin(), size, plan, align);
   }
 
   private freeNow(handle: Handle): void {
@@ -419,31 +414,18 @@ export class OffsetHeap {
     const heap = this.core.begin();
     const p = this.recordOrThrow(handle);
     checkSize('size', size);
-    const old = this.core.layout.state.r[p + REQ];
     this.core.resize(heap, p, handle, size);
-    if (size > old) this.newBytes(handle, old);
-  }
-
-  /**
-   * @internal
-   * Called within an allocation or a growing resize, after its moves were applied (see
-   * `applyWith`) and before it returns: block `handle`'s bytes from `from` on are new. For a
-   * heap whose bytes live elsewhere (the WebGPU pool clears them there). MemoryManager zero-fills
-   * in the core instead.
-   */
-  protected newBytes(handle: Handle, from: number): void {
-    void handle;
-    void from;
   }
 
   /**
    * @internal
    * Makes `apply` carry out every move plan as the engine makes it, before listeners hear of it
-   * and before the operation returns (even for an operation a listener started): the applier of
-   * a subclass whose bytes live elsewhere.
+   * and before the operation returns (even for an operation a listener started), and `newBytes`
+   * hear of every allocation's and growing resize's new bytes [start, end) right after the
+   * moves that made room for them: the applier of a subclass whose bytes live elsewhere.
    */
-  protected applyWith(apply: MoveListener): void {
-    this.events.applyWith(apply);
+  protected applyWith(apply: MoveListener, newBytes?: (start: number, end: number) => void): void {
+    this.events.applyWith(apply, newBytes);
   }
 
   private compactNow(): CompactResult {

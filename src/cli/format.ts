@@ -19,7 +19,8 @@ export function formatText(r: Report): string {
           'smallest heap',
           `${r.heapSize} bytes${ratio}, by bisection (${plural(r.tried.length, 'replay')})`,
         );
-  const peakAt = r.peak.operation < 0 ? '' : ` (after operation ${r.peak.operation + 1})`;
+  const peakAt =
+    r.peak.operation < 0 ? '' : ` (most occupied after operation ${r.peak.operation + 1})`;
   const buckets = r.fragmentation.timeline.length;
   const timeline =
     buckets === 0

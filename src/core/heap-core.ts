@@ -249,9 +249,10 @@ export class HeapCore {
         this.reportMove(UNSTAGE, handle, 0, r[p + OFF], oldSize);
       }
     }
-    if (heap !== null && this.zeroFill && size > oldSize) {
+    if (size > oldSize) {
       const off = layout.state.r[p + OFF];
-      this.memory!.zero(heap, off + oldSize, off + size);
+      if (heap !== null && this.zeroFill) this.memory!.zero(heap, off + oldSize, off + size);
+      else if (this.moves.tracksNewBytes) this.moves.newBytes(off + oldSize, off + size);
     }
     this.finish(undefined);
   }
@@ -341,6 +342,8 @@ export class HeapCore {
     if (heap !== null && this.zeroFill) {
       const off = r[p + OFF];
       this.memory!.zero(heap, off, off + size);
+    } else if (this.moves.tracksNewBytes) {
+      this.moves.newBytes(r[p + OFF], r[p + OFF] + size);
     }
     return this.finish(handleOf(r, p));
   }

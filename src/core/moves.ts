@@ -22,6 +22,13 @@ export interface MoveObserver {
   readonly listening: boolean;
   /** Adds a step to the current batch. */
   add(kind: StepKind, handle: number, from: number, to: number, size: number): void;
+  /** True when an applier wants to hear of new bytes (a heap whose bytes live elsewhere). */
+  readonly tracksNewBytes: boolean;
+  /**
+   * Notes that heap bytes [start, end) are new (an allocation, a growing resize): the applier
+   * hears of them after the operation's moves, before its listeners.
+   */
+  newBytes(start: number, end: number): void;
   /** Notes that blocks moved in the current batch. */
   markMoved(): void;
   /** Ends the current batch: the epoch advances when blocks moved, listeners hear of it. */

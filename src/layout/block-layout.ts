@@ -514,7 +514,10 @@ export class BlockLayout {
     if (capacity === 0 || capacity % align !== 0)
       return `capacity ${capacity} is not a positive multiple of ${align}`;
     if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) return `unknown flags ${h[H_FLAGS]}`;
-    if ((h[H_FLAGS] & (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)) === (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL))
+    if (
+      (h[H_FLAGS] & (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)) ===
+      (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)
+    )
       return 'an offsets-only heap has no bytes to zero-fill';
     if (((h[H_FLAGS] & FLAG_BEST_FIT) !== 0) !== (this.sizes !== null))
       return 'strategy flag and size index disagree';

@@ -170,6 +170,12 @@ export class GpuPool extends OffsetHeap {
    */
   constructor(device: GPUDevice, options: GpuPoolOptions) {
     const settings = readPoolOptions(device, options);
+    const most = device.limits.maxBufferSize;
+    if (settings.buffer === undefined && settings.heap.size > most) {
+      throw outOfRangeError(
+        `The value of "size" is out of range. It must be at most the device's maxBufferSize, ${most}. Received ${settings.heap.size}.`,
+      );
+    }
     super(settings.heap); // checks align, size and the other options before any GPU object exists
     this.device = device;
     this.zeroFill = settings.zeroFill;
@@ -196,9 +202,14 @@ export class GpuPool extends OffsetHeap {
     }
     // Every batch of moves becomes copy commands as the engine makes it (a destroyed pool's
     // contents are gone: a compaction still running then only keeps the bookkeeping).
-    this.applyWith((moves) => {
-      if (!this.destroyed) this.mover.apply(this.buffer, moves);
-    });
+    this.applyWith(
+      (moves) => {
+        if (!this.destroyed) this.mover.apply(this.buffer, moves);
+      },
+      // With zeroFill, an allocation's or a growing resize's new bytes are cleared right after
+      // the moves that made room (whose sources they may overlap), before listeners run.
+      this.zeroFill ? (start, end) => this.clear(start, end) : undefined,
+    );
   }
 
   /**
@@ -305,12 +316,10 @@ export class GpuPool extends OffsetHeap {
     if (this.ownsBuffer) this.buffer.destroy();
   }
 
-  /** @internal With `zeroFill`: clears the new bytes on the GPU, after the operation's moves. */
-  protected override newBytes(handle: Handle, from: number): void {
-    const size = this.sizeOf(handle);
-    if (!this.zeroFill || this.destroyed || from >= size) return;
+  private clear(start: number, end: number): void {
+    if (this.destroyed) return;
     const encoder = this.device.createCommandEncoder({ label: 'GpuPool zeroFill' });
-    encoder.clearBuffer(this.buffer, this.offsetOf(handle) + from, size - from);
+    encoder.clearBuffer(this.buffer, start, end - start);
     this.device.queue.submit([encoder.finish()]);
   }
 
