@@ -16,6 +16,10 @@ import {
   type Handle,
 } from '../src/index.js';
 
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+/** HEAP_SOAK=1 (`npm run soak`): 1,000 sequences per case instead of 60. */
+const SOAK = env?.HEAP_SOAK !== undefined && env.HEAP_SOAK !== '';
+
 type Op =
   | { kind: 'alloc'; size: number; align: number | undefined }
   | { kind: 'free'; pick: number }
@@ -240,7 +244,7 @@ describe('move plans', () => {
             oh.validate();
           },
         ),
-        { numRuns: 60 },
+        { numRuns: SOAK ? 1000 : 60 },
       );
       // The runs exercised staging (resize that compacts; scramble) as well as plain moves.
       expect([...kinds].sort()).toEqual(['move', 'stage', 'unstage']);
