@@ -553,6 +553,21 @@ describe('heap explorer (examples/explorer, npm run explorer)', () => {
       expect(await shownBlocks(p)).toEqual(replayedBlocks(trace, capacity, step));
     }
     expect(await p.textContent('#move-caption')).toBe('after operation 7: f 2 (line 11)');
+    // The arrow keys step through the trace when no field has them.
+    await p.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    for (const [key, step] of [
+      ['ArrowLeft', 6],
+      ['ArrowLeft', 5],
+      ['ArrowRight', 6],
+    ] as const) {
+      await p.keyboard.press(key);
+      await p.waitForFunction(
+        (s) => document.querySelector('#chart-used')?.getAttribute('data-cursor') === String(s),
+        step,
+      );
+      await idle(p);
+      expect(await shownBlocks(p)).toEqual(replayedBlocks(trace, capacity, step));
+    }
   });
 
   describe.skipIf(!existsSync(traceDir))('wee_alloc traces (../shared/traces/wee_alloc)', () => {

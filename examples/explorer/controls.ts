@@ -81,6 +81,16 @@ export function bindControls(explorer: Explorer): void {
   stepInput.onchange = () => seek(() => Number(stepInput.value));
   button('trace-back').onclick = () => seek((at) => at - 1);
   button('trace-forward').onclick = () => seek((at) => at + 1);
+  // ← and → step through a trace, unless a text field or a slider has the keys.
+  document.addEventListener('keydown', (event) => {
+    if (explorer.trace === null || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target as HTMLElement | null;
+    if (target !== null && ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) return;
+    if (event.key === 'ArrowLeft') seek((at) => at - 1);
+    else if (event.key === 'ArrowRight') seek((at) => at + 1);
+    else return;
+    event.preventDefault();
+  });
   button('trace-play').onclick = () => {
     const trace = explorer.trace;
     if (trace?.playing === true) trace.pause();
