@@ -25,10 +25,16 @@ export async function openFile(file: File): Promise<OpenedFile> {
     return { kind: 'snapshot', name: file.name, heap: MemoryManager.restore(bytes) };
   } catch (e) {
     if (!(e instanceof MemoryManagerError) || e.code !== 'ERR_INVALID_SNAPSHOT') throw e;
-    if (file.name.endsWith(SNAPSHOT_EXTENSION)) throw e;
+    // A damaged snapshot is one by name (`x.heap`, `x.HEAP`, `x.heap (1)`) or by its magic.
+    if (file.name.toLowerCase().includes(SNAPSHOT_EXTENSION) || startsWithMagic(bytes)) throw e;
   }
   const text = new TextDecoder().decode(bytes);
   return { kind: 'trace', name: file.name, trace: parseTrace(text, file.name) };
+}
+
+/** True when `bytes` open with a snapshot's magic number, "HHP1". */
+function startsWithMagic(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x48 && bytes[1] === 0x48 && bytes[2] === 0x50 && bytes[3] === 0x31;
 }
 
 /** Offers `bytes` as a download named `name`. */
