@@ -148,3 +148,66 @@ describe('OffsetHeap', () => {
     expect(String(fromBytes)).toMatch(/MemoryManager\.restore/);
   });
 });
+
+/** An applier that logs what it hears, as a subclass whose bytes live elsewhere does. */
+class LoggingHeap extends OffsetHeap {
+  readonly log: string[] = [];
+
+  constructor(options: ConstructorParameters<typeof OffsetHeap>[0]) {
+    super(options);
+    this.applyWith(
+      (moves) =>
+        this.log.push(`apply ${moves.map((m) => `${m.kind} ${m.from}>${m.to}`).join(', ')}`),
+      (start, end) => this.log.push(`new ${start}-${end}`),
+    );
+  }
+}
+
+describe('an applier of a heap whose bytes live elsewhere', () => {
+  it('hears each batch, then the new bytes of the same operation, then the listeners', () => {
+    const heap = new LoggingHeap({ size: 256, align: 8 });
+    heap.onMove((moves) => heap.log.push(`listener ${moves.length}`));
+    const a = heap.allocSync(96); // [0, 96)
+    heap.allocSync(64); // [96, 160)
+    heap.allocSync(64); // [160, 224); [224, 256) free
+    heap.freeSync(a);
+    heap.log.length = 0;
+    heap.allocSync(112); // no gap holds it: the others slide down, then it lands at 128
+    expect(heap.log).toEqual(['apply move 96>0, move 160>64', 'new 128-240', 'listener 2']);
+    heap.log.length = 0;
+    heap.allocSync(8); // no moves: only its new bytes
+    expect(heap.log).toEqual(['new 240-248']);
+  });
+
+  it('a listener that allocates: its new bytes come right after its own moves, not later', () => {
+    const heap = new LoggingHeap({ size: 256, align: 8 });
+    const hs = [64, 64, 64].map((n) => heap.allocSync(n));
+    let nested = false;
+    heap.onMove(() => {
+      if (nested) return;
+      nested = true;
+      heap.log.push('listener');
+      heap.allocSync(16);
+      heap.log.push('listener done');
+    });
+    heap.freeSync(hs[0]);
+    heap.log.length = 0;
+    heap.compactSync();
+    expect(heap.log).toEqual([
+      'apply move 64>0, move 128>64',
+      'listener',
+      'new 128-144',
+      'listener done',
+    ]);
+  });
+
+  it("with scramble, the operation's new bytes come before the scramble's batch", () => {
+    const heap = new LoggingHeap({ size: 1024, align: 8, scramble: true });
+    heap.allocSync(64);
+    heap.log.length = 0;
+    heap.allocSync(32);
+    expect(heap.log[0]).toMatch(/^new \d+-\d+$/);
+    expect(heap.log[1]).toMatch(/^apply (stage|move)/);
+    expect(heap.log).toHaveLength(2);
+  });
+});

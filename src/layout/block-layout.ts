@@ -24,6 +24,8 @@ import {
   H_PINNED,
   H_RECORDS_USED,
   H_RECORD_CAPACITY,
+  H_RESERVED,
+  H_RESERVED_END,
   H_SLICE_BYTES,
   H_SIZE_ROOT,
   H_UNUSED_HEAD,
@@ -514,6 +516,9 @@ export class BlockLayout {
     if (capacity === 0 || capacity % align !== 0)
       return `capacity ${capacity} is not a positive multiple of ${align}`;
     if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) return `unknown flags ${h[H_FLAGS]}`;
+    for (let i = H_RESERVED; i < H_RESERVED_END; i++) {
+      if (h[i] !== 0) return `reserved header word ${i} is not zero`;
+    }
     if (
       (h[H_FLAGS] & (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)) ===
       (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)

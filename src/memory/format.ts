@@ -65,10 +65,16 @@ export const H_NODES_USED = 25;
 export const H_NODE_FREE = 26;
 /** Nodes the buffer holds room for. */
 export const H_NODE_CAPACITY = 27;
-/** Shared heaps: a random nonzero tag naming the heap in every thread (0 for unshared heaps). */
+/**
+ * Shared heaps: a random nonzero tag naming the heap in every thread (0 for a heap made
+ * unshared; a restored snapshot of a shared heap keeps its tag, unused).
+ */
 export const H_HEAP_TAG = 28;
 /** Live blocks whose own alignment is above the heap's. */
 export const H_OVER_ALIGNED = 29;
+/** Reserved header words, zero (checked). */
+export const H_RESERVED = 30;
+export const H_RESERVED_END = 32;
 /** Words reserved for the lock of a shared heap. */
 export const H_LOCK = 32;
 export const HEADER_WORDS = 40;

@@ -170,13 +170,13 @@ export class GpuPool extends OffsetHeap {
    */
   constructor(device: GPUDevice, options: GpuPoolOptions) {
     const settings = readPoolOptions(device, options);
-    const most = device.limits.maxBufferSize;
-    if (settings.buffer === undefined && settings.heap.size > most) {
+    super(settings.heap); // checks align, size and the other options before any GPU object exists
+    const most = device.limits?.maxBufferSize ?? Infinity;
+    if (settings.buffer === undefined && this.capacity > most) {
       throw outOfRangeError(
-        `The value of "size" is out of range. It must be at most the device's maxBufferSize, ${most}. Received ${settings.heap.size}.`,
+        `The value of "size" is out of range. The pool's buffer must be at most the device's maxBufferSize, ${most}. Received ${settings.heap.size}.`,
       );
     }
-    super(settings.heap); // checks align, size and the other options before any GPU object exists
     this.device = device;
     this.zeroFill = settings.zeroFill;
     this.mover = new GpuMover(device, {
