@@ -228,6 +228,8 @@ describe('GpuPool: bad input', () => {
       [undefined, 'ERR_INVALID_ARG_TYPE'],
       [{}, 'ERR_INVALID_ARG_VALUE'],
       [{ size: 64, colour: 1 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ size: 64, align: '8' }, 'ERR_INVALID_ARG_TYPE'],
+      [{ size: 64, windowBytes: 'x' }, 'ERR_INVALID_ARG_TYPE'],
       [{ size: 64, align: 2 }, 'ERR_OUT_OF_RANGE'],
       [{ size: 64, align: 12 }, 'ERR_OUT_OF_RANGE'],
       [{ size: 0 }, 'ERR_OUT_OF_RANGE'],

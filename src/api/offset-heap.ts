@@ -340,7 +340,8 @@ export class OffsetHeap {
   }
 
   /**
-   * True when `handle` names a live block of this heap. Never throws. O(1). Handles are
+   * True when `handle` names a live block of this heap. Never throws on an unshared heap (a
+   * shared one takes the lock: HeapBusyError as for the other readers). O(1). Handles are
    * numbers: another heap's handle can name one of this heap's blocks, so keep each handle
    * with its heap.
    */

@@ -12,6 +12,7 @@
 // The two regions are disjoint, so a move between a 'stage' and its 'unstage' never clobbers
 // staged bytes. Copies in one command buffer run as if one after another (WebGPU orders them),
 // so reusing the window piece after piece is safe.
+import { checkNumber } from '../api/arguments.js';
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 import { MemoryManagerError } from '../index.js';
 import { COPY_ALIGN, measurePlan, movePieces, type MoveStep } from './move-plan.js';
@@ -60,6 +61,7 @@ export class GpuMover {
       );
     }
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    checkNumber('options.windowBytes', windowBytes);
     if (
       !Number.isInteger(windowBytes) ||
       windowBytes < COPY_ALIGN ||

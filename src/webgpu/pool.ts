@@ -3,7 +3,7 @@
 // copy commands on the buffer (GpuMover) as the engine makes them, submitted before the
 // operation returns, so a later `write` (queue.writeBuffer) or draw lands after them. The third
 // applier of the engine's moves, after MemoryManager's copyWithin and the caller's own.
-import { isDetached, readOptions } from '../api/arguments.js';
+import { checkNumber, isDetached, readOptions } from '../api/arguments.js';
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 // The package's public entry: built as an import of 'handle-heap' (tsup.config.ts), so the
 // pool shares the one copy of OffsetHeap and the error classes with its user.
@@ -99,7 +99,8 @@ function readPoolOptions(device: unknown, options: unknown): PoolSettings {
   const o = readOptions('options', options, POOL_OPTIONS) as GpuPoolOptions;
   const { buffer, size, usage, label, windowBytes, zeroFill, ...rest } = o;
   const align = rest.align ?? COPY_ALIGN;
-  if (typeof align !== 'number' || !(align >= COPY_ALIGN)) {
+  checkNumber('align', align);
+  if (!(align >= COPY_ALIGN)) {
     throw outOfRangeError(
       `The value of "align" is out of range. A GPU pool's alignment must be a power of two of at least ${COPY_ALIGN}. Received ${describe(align)}.`,
     );
