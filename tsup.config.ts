@@ -34,7 +34,7 @@ export default defineConfig([
   {
     ...common,
     name: 'library',
-    entry: { index: 'src/index.ts', webgpu: 'src/webgpu/index.ts' },
+    entry: { index: 'src/index.ts', webgpu: 'src/webgpu/index.ts', webgl: 'src/webgl/index.ts' },
     format: ['esm', 'cjs'],
     esbuildPlugins: [libraryAsPackage],
     // TypeScript 6 deprecates `baseUrl`, which tsup's declaration step sets (TOOLCHAIN.md pitfall 1).

@@ -146,6 +146,11 @@ describe('packed tarball', () => {
     }
     const types = await readFile(join(installedDir, 'dist', 'webgpu.d.ts'), 'utf8');
     expect(types).toMatch(/declare class GpuPool\b/);
+    const gl = `import { GlPool } from 'handle-heap/webgl'; console.log(typeof GlPool);`;
+    const glOut = await sh(process.execPath, ['--input-type=module', '-e', gl], consumerDir);
+    expect(glOut.stdout.trim()).toBe('function');
+    const glCode = await readFile(join(installedDir, 'dist', 'webgl.js'), 'utf8');
+    expect(glCode).toMatch(/from "handle-heap"/);
   });
 
   it('works through require (CommonJS entry)', async () => {

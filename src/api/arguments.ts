@@ -214,3 +214,36 @@ export function rangeOutside(
     `The value of "${name}" is out of range: ${value} bytes from offset ${offset} cross the end of a ${size}-byte block.`,
   );
 }
+
+/**
+ * The bytes of `data`, an ArrayBuffer or an ArrayBuffer view, as a Uint8Array over the same
+ * memory (the pools' `write`). O(1).
+ * @throws TypeError `ERR_INVALID_ARG_TYPE` for anything else, `ERR_INVALID_ARG_VALUE` when detached.
+ */
+export function bufferSourceBytes(name: string, data: unknown): Uint8Array {
+  let bytes: Uint8Array;
+  if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+  else if (ArrayBuffer.isView(data))
+    bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  else {
+    throw argTypeError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "${name}" argument must be an ArrayBuffer or an ArrayBuffer view. Received ${describe(data)}.`,
+    );
+  }
+  if (bytes.length === 0 && isDetached(bytes.buffer)) {
+    throw argTypeError('ERR_INVALID_ARG_VALUE', `The "${name}" argument is detached.`);
+  }
+  return bytes;
+}
+
+/** Throws unless `value` is an integer multiple of `multiple` from 0 to `most` (a range in a block). */
+export function checkSpan(name: string, value: unknown, most: number, multiple = 1): void {
+  checkNumber(name, value);
+  if (!Number.isInteger(value) || value < 0 || value % multiple !== 0 || value > most) {
+    const what = multiple === 1 ? 'an integer' : `a multiple of ${multiple}`;
+    throw outOfRangeError(
+      `The value of "${name}" is out of range. It must be ${what} from 0 to ${most}. Received ${value}.`,
+    );
+  }
+}

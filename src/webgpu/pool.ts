@@ -3,7 +3,7 @@
 // copy commands on the buffer (GpuMover) as the engine makes them, submitted before the
 // operation returns, so a later `write` (queue.writeBuffer) or draw lands after them. The third
 // applier of the engine's moves, after MemoryManager's copyWithin and the caller's own.
-import { checkNumber, isDetached, readOptions } from '../api/arguments.js';
+import { bufferSourceBytes, checkNumber, checkSpan, readOptions } from '../api/arguments.js';
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 // The package's public entry: built as an import of 'handle-heap' (tsup.config.ts), so the
 // pool shares the one copy of OffsetHeap and the error classes with its user.
@@ -273,21 +273,9 @@ export class GpuPool extends OffsetHeap {
     this.checkLive();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
-    let bytes: Uint8Array;
-    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data))
-      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else {
-      throw argTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "data" argument must be an ArrayBuffer or an ArrayBuffer view. Received ${describe(data)}.`,
-      );
-    }
-    if (bytes.length === 0 && isDetached(bytes.buffer)) {
-      throw argTypeError('ERR_INVALID_ARG_VALUE', 'The "data" argument is detached.');
-    }
-    checkRange('offset', offset, size);
-    checkRange('data.byteLength', bytes.length, size - offset);
+    const bytes = bufferSourceBytes('data', data);
+    checkSpan('offset', offset, size, COPY_ALIGN);
+    checkSpan('data.byteLength', bytes.length, size - offset, COPY_ALIGN);
     this.device.queue.writeBuffer(this.buffer, at + offset, bytes);
   }
 
@@ -299,9 +287,9 @@ export class GpuPool extends OffsetHeap {
     this.checkLive();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
-    checkRange('offset', offset, size);
+    checkSpan('offset', offset, size, COPY_ALIGN);
     const n = length ?? size - offset;
-    checkRange('length', n, size - offset);
+    checkSpan('length', n, size - offset, COPY_ALIGN);
     return readBack(this.device, this.buffer, at + offset, n);
   }
 
@@ -336,19 +324,4 @@ function padded(size: number): number {
   return typeof size === 'number' && Number.isInteger(size) && size > 0
     ? size + (-size & (COPY_ALIGN - 1))
     : size;
-}
-
-/** Throws unless `value` is an integer multiple of 4 from 0 to `most`. */
-function checkRange(name: string, value: unknown, most: number): void {
-  if (typeof value !== 'number') {
-    throw argTypeError(
-      'ERR_INVALID_ARG_TYPE',
-      `The "${name}" argument must be of type number. Received ${describe(value)}.`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0 || value % COPY_ALIGN !== 0 || value > most) {
-    throw outOfRangeError(
-      `The value of "${name}" is out of range. It must be a multiple of ${COPY_ALIGN} from 0 to ${most}. Received ${value}.`,
-    );
-  }
 }

@@ -1,0 +1,157 @@
+/**
+ * GlPool on Chromium's WebGL2: a model-based run (random alloc, aligned alloc, free, resize,
+ * write, pin, unpin, compact sync and sliced) where, after every operation, the whole buffer is
+ * read back and every live block's bytes must equal a CPU model's, with no GL error; the pool
+ * leaves the drawing bindings alone; bad input. No WebGL2 context is a failure, not a skip.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryManagerError } from '../src/index.js';
+import { GlPool } from '../src/webgl/index.js';
+import { Rng } from './prng.js';
+
+function context(): WebGL2RenderingContext {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  expect(gl, 'a WebGL2 context').not.toBeNull();
+  return gl!;
+}
+
+function pattern(seed: number, n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
+  return out;
+}
+
+describe('GlPool: a model-based run on WebGL2', () => {
+  it.each([
+    ['first-fit', 1, 1 << 20],
+    ['best-fit', 2, 1 << 20],
+    ['first-fit', 3, 16], // a tiny window: moves onto themselves go in many pieces
+  ] as const)(
+    '%s (seed %i, window %i): after every operation each live block holds its bytes',
+    async (strategy, seed, windowBytes) => {
+      const gl = context();
+      const pool = new GlPool(gl, { size: 16 << 10, strategy, windowBytes });
+      const rng = new Rng(seed);
+      const model = new Map<number, Uint8Array>();
+      let stamp = 1;
+      let moved = 0;
+      pool.onMove((moves) => (moved += moves.length));
+      const write = (h: number): void => {
+        const bytes = pattern(stamp++, pool.sizeOf(h));
+        pool.write(h, bytes);
+        model.set(h, bytes);
+      };
+      const whole = (): Uint8Array => {
+        const out = new Uint8Array(pool.capacity);
+        gl.bindBuffer(gl.COPY_READ_BUFFER, pool.buffer);
+        gl.getBufferSubData(gl.COPY_READ_BUFFER, 0, out);
+        return out;
+      };
+      const mismatches: string[] = [];
+      for (let step = 0; step < 500; step++) {
+        const hs = [...model.keys()];
+        const h = hs.length === 0 ? undefined : hs[rng.below(hs.length)];
+        const roll = rng.below(100);
+        try {
+          if (roll < 35) {
+            const size = rng.below(4) === 0 ? rng.int(200, 1500) : rng.int(1, 200);
+            const align = rng.below(5) === 0 ? 256 : undefined;
+            const handle = pool.allocSync(size, align === undefined ? undefined : { align });
+            write(handle);
+          } else if (roll < 58 && h !== undefined) {
+            if (pool.isPinned(h)) pool.unpin(h);
+            else {
+              await pool.free(h);
+              model.delete(h);
+            }
+          } else if (roll < 75 && h !== undefined && !pool.isPinned(h)) {
+            const old = model.get(h)!;
+            pool.resizeSync(h, rng.int(1, 2500));
+            const now = new Uint8Array(pool.sizeOf(h));
+            now.set(old.subarray(0, Math.min(old.length, now.length)));
+            model.set(h, now);
+            if (now.length > old.length) write(h);
+          } else if (roll < 85 && h !== undefined) {
+            const offset = rng.below(pool.sizeOf(h));
+            const data = pattern(stamp++, rng.int(0, pool.sizeOf(h) - offset));
+            pool.write(h, data, offset);
+            model.get(h)!.set(data, offset);
+          } else if (roll < 90 && h !== undefined) {
+            pool.pin(h);
+          } else if (roll < 95) {
+            pool.compactSync();
+          } else {
+            await pool.compact({ sliceBytes: 256 + rng.below(2048) });
+          }
+        } catch (error) {
+          if (!(error instanceof MemoryManagerError)) throw error;
+        }
+        expect(gl.getError()).toBe(gl.NO_ERROR);
+        const all = whole();
+        for (const [handle, bytes] of model) {
+          const at = pool.offsetOf(handle);
+          for (let i = 0; i < bytes.length; i++) {
+            if (all[at + i] !== bytes[i]) {
+              mismatches.push(`step ${step}: block ${handle} byte ${i}`);
+              break;
+            }
+          }
+        }
+        if (mismatches.length > 0) break;
+      }
+      expect(mismatches).toEqual([]);
+      expect(moved).toBeGreaterThan(20);
+      pool.validate();
+      pool.destroy();
+    },
+  );
+});
+
+describe('GlPool: the rest of the surface', () => {
+  it('leaves the ARRAY_BUFFER and ELEMENT_ARRAY_BUFFER bindings alone', () => {
+    const gl = context();
+    const vertices = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, vertices);
+    const pool = new GlPool(gl, { size: 1024 });
+    const [a, b] = [64, 64].map((n) => pool.allocSync(n));
+    pool.write(b, new Uint8Array(64).fill(5));
+    pool.freeSync(a);
+    pool.compactSync();
+    expect(pool.read(b)).toEqual(new Uint8Array(64).fill(5));
+    expect(gl.getParameter(gl.ARRAY_BUFFER_BINDING)).toBe(vertices);
+    pool.destroy();
+  });
+
+  it('refuses bad input with typed errors, changing nothing', () => {
+    const gl = context();
+    expect(() => new GlPool({} as never, { size: 64 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    for (const [options, code] of [
+      [{ size: 64, colour: 1 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ size: 0 }, 'ERR_OUT_OF_RANGE'],
+      [{ size: 64, windowBytes: 0 }, 'ERR_OUT_OF_RANGE'],
+      [{ size: 64, windowBytes: 'x' }, 'ERR_INVALID_ARG_TYPE'],
+      [{ size: 64, align: 3 }, 'ERR_OUT_OF_RANGE'],
+    ] as const) {
+      expect(() => new GlPool(gl, options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code }),
+      );
+    }
+    const pool = new GlPool(gl, { size: 256 });
+    const h = pool.allocSync(10);
+    pool.write(h, new Uint8Array(10).fill(3));
+    for (const [call, code] of [
+      [() => pool.write(h, new Uint8Array(11)), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, new Uint8Array(4), 8), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h, [1, 2] as never), 'ERR_INVALID_ARG_TYPE'],
+      [() => pool.read(h, 11), 'ERR_OUT_OF_RANGE'],
+      [() => pool.write(h + 1, new Uint8Array(1)), 'ERR_INVALID_HANDLE'],
+    ] as const) {
+      expect(call).toThrow(expect.objectContaining({ code }));
+    }
+    expect(pool.read(h)).toEqual(new Uint8Array(10).fill(3));
+    pool.destroy();
+    expect(() => pool.read(h)).toThrow(expect.objectContaining({ code: 'ERR_DESTROYED' }));
+  });
+});
