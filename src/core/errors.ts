@@ -13,7 +13,8 @@ export type MemoryManagerErrorCode =
   | 'ERR_TOO_MANY_BLOCKS'
   | 'ERR_BUFFER_DETACHED'
   | 'ERR_INVALID_SNAPSHOT'
-  | 'ERR_DESTROYED';
+  | 'ERR_DESTROYED'
+  | 'ERR_CONTEXT_LOST';
 
 /**
  * Base class of the heap's own errors. Thrown as such with `ERR_HEAP_CORRUPTED` (validate),
@@ -21,8 +22,8 @@ export type MemoryManagerErrorCode =
  * unpinned block), `ERR_TOO_MANY_PINS`, `ERR_TOO_MANY_BLOCKS` (an allocation past the
  * `maxBlocks` option), `ERR_BUFFER_DETACHED` (the managed memory was detached: transferred, or
  * replaced by `WebAssembly.Memory#grow` under a view of it), `ERR_INVALID_SNAPSHOT` (`restore` of
- * bytes that are not an intact snapshot), `ERR_DESTROYED` (a WebGPU pool or mover used after
- * `destroy()`).
+ * bytes that are not an intact snapshot), `ERR_DESTROYED` (a WebGPU or WebGL pool or a mover used after
+ * `destroy()`), `ERR_CONTEXT_LOST` (a WebGL pool whose context was lost).
  */
 export class MemoryManagerError extends Error {
   readonly code: MemoryManagerErrorCode;

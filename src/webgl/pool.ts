@@ -2,8 +2,8 @@
 // OffsetHeap whose move plans become copyBufferSubData calls as the engine makes them. WebGL2
 // allows a copy within one buffer when the ranges do not overlap; a move onto itself goes
 // through a scratch buffer in pieces (ordered for memmove semantics), as do staging steps.
-// The pool binds only the COPY_READ_BUFFER and COPY_WRITE_BUFFER targets, which drawing code
-// does not use, so it disturbs no vertex or index buffer binding.
+// The pool works through the COPY_READ_BUFFER and COPY_WRITE_BUFFER targets and puts back what
+// was bound there, so it disturbs no binding of its user's.
 import { bufferSourceBytes, checkNumber, checkSpan, readOptions } from '../api/arguments.js';
 import { argTypeError, describe, outOfRangeError } from '../core/errors.js';
 import { movePieces } from '../webgpu/move-plan.js';
@@ -12,7 +12,10 @@ import {
   MemoryManagerError,
   OffsetHeap,
   stagingBytes,
+  type AllocOptions,
   type BlockMove,
+  type CompactOptions,
+  type CompactResult,
   type Handle,
   type PlacementStrategy,
 } from '../index.js';
@@ -31,6 +34,12 @@ export interface GlPoolOptions {
   usage?: GLenum;
   /** Largest piece a move onto itself goes through the scratch buffer in. Default 4 MiB. */
   windowBytes?: number;
+  /**
+   * The buffer holds index data (bound to ELEMENT_ARRAY_BUFFER): WebGL2 fixes a buffer's kind,
+   * index data or other data, when it is first bound, and never lets an index buffer hold
+   * vertices nor the reverse. Default false: vertex, uniform or other data.
+   */
+  indices?: boolean;
 }
 
 const OPTIONS = [
@@ -42,6 +51,7 @@ const OPTIONS = [
   'maxBlocks',
   'usage',
   'windowBytes',
+  'indices',
 ];
 const DEFAULT_WINDOW = 4 << 20;
 
@@ -59,12 +69,14 @@ export class GlPool extends OffsetHeap {
   private scratch: WebGLBuffer | null = null;
   private scratchSize = 0;
   private readonly windowBytes: number;
+  private readonly indices: boolean;
   private destroyed = false;
 
   /**
    * @throws TypeError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a missing context or
    *   bad or unknown options; RangeError `ERR_OUT_OF_RANGE` for a size, alignment or window out
-   *   of range. Options are own properties, each read once.
+   *   of range, or a buffer WebGL could not make that large; MemoryManagerError
+   *   `ERR_CONTEXT_LOST`. Options are own properties, each read once.
    */
   constructor(gl: WebGL2RenderingContext, options: GlPoolOptions) {
     if (typeof gl !== 'object' || gl === null || typeof gl.copyBufferSubData !== 'function') {
@@ -80,7 +92,13 @@ export class GlPool extends OffsetHeap {
       );
     }
     const o = readOptions('options', options, OPTIONS) as unknown as GlPoolOptions;
-    const { usage, windowBytes, ...heap } = o;
+    const { usage, windowBytes, indices, ...heap } = o;
+    if (indices !== undefined && typeof indices !== 'boolean') {
+      throw argTypeError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "indices" option must be of type boolean. Received ${describe(indices)}.`,
+      );
+    }
     const window = windowBytes ?? DEFAULT_WINDOW;
     checkNumber('windowBytes', window);
     if (!Number.isInteger(window) || window < 1) {
@@ -88,13 +106,55 @@ export class GlPool extends OffsetHeap {
         `The value of "windowBytes" is out of range. It must be an integer >= 1. Received ${window}.`,
       );
     }
-    super({ align: 4, ...heap });
+    super({ ...heap, align: heap.align ?? 4 });
     this.gl = gl;
     this.windowBytes = window;
+    this.indices = indices ?? false;
+    this.checkLive();
     this.buffer = this.newBuffer(this.capacity, usage ?? gl.DYNAMIC_DRAW);
     this.applyWith((moves) => {
       if (!this.destroyed) this.carryOut(moves);
     });
+  }
+
+  override async alloc(size: number, options?: AllocOptions): Promise<Handle> {
+    this.checkLive();
+    return super.alloc(size, options);
+  }
+
+  override allocSync(size: number, options?: AllocOptions): Handle {
+    this.checkLive();
+    return super.allocSync(size, options);
+  }
+
+  override async free(handle: Handle): Promise<void> {
+    this.checkLive();
+    return super.free(handle);
+  }
+
+  override freeSync(handle: Handle): void {
+    this.checkLive();
+    super.freeSync(handle);
+  }
+
+  override async resize(handle: Handle, size: number): Promise<void> {
+    this.checkLive();
+    return super.resize(handle, size);
+  }
+
+  override resizeSync(handle: Handle, size: number): void {
+    this.checkLive();
+    super.resizeSync(handle, size);
+  }
+
+  override async compact(options?: CompactOptions): Promise<CompactResult> {
+    this.checkLive();
+    return super.compact(options);
+  }
+
+  override compactSync(): CompactResult {
+    this.checkLive();
+    return super.compactSync();
   }
 
   /**
@@ -111,8 +171,10 @@ export class GlPool extends OffsetHeap {
     checkSpan('offset', offset, size);
     checkSpan('data.byteLength', bytes.length, size - offset);
     const gl = this.gl;
-    gl.bindBuffer(gl.COPY_WRITE_BUFFER, this.buffer);
-    gl.bufferSubData(gl.COPY_WRITE_BUFFER, at + offset, bytes);
+    this.withCopyTargets(() => {
+      gl.bindBuffer(gl.COPY_WRITE_BUFFER, this.buffer);
+      gl.bufferSubData(gl.COPY_WRITE_BUFFER, at + offset, bytes);
+    });
   }
 
   /** A copy of the block's bytes (from `offset`, `length` bytes), read with `getBufferSubData`. */
@@ -125,12 +187,17 @@ export class GlPool extends OffsetHeap {
     checkSpan('length', n, size - offset);
     const out = new Uint8Array(n);
     const gl = this.gl;
-    gl.bindBuffer(gl.COPY_READ_BUFFER, this.buffer);
-    gl.getBufferSubData(gl.COPY_READ_BUFFER, at + offset, out);
+    this.withCopyTargets(() => {
+      gl.bindBuffer(gl.COPY_READ_BUFFER, this.buffer);
+      gl.getBufferSubData(gl.COPY_READ_BUFFER, at + offset, out);
+    });
     return out;
   }
 
-  /** Deletes the pool's buffers; later writes and reads throw `ERR_DESTROYED`. */
+  /**
+   * Deletes the pool's buffers; later mutations, writes and reads throw `ERR_DESTROYED` (the
+   * bookkeeping still answers; a compaction still running keeps only the bookkeeping).
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -141,15 +208,22 @@ export class GlPool extends OffsetHeap {
 
   /** Carries out a batch: direct copies where the ranges are apart, else through scratch. */
   private carryOut(moves: readonly BlockMove[]): void {
-    const gl = this.gl;
     const staging = stagingBytes(moves);
-    let largest = 0;
+    let largest = 0; // the largest move onto itself: it goes through the window
     for (const m of moves) {
-      if (m.kind === 'move' && Math.abs(m.to - m.from) < m.size)
+      if (m.kind === 'move' && m.from !== m.to && Math.abs(m.to - m.from) < m.size)
         largest = Math.max(largest, m.size);
     }
     const window = Math.min(largest, this.windowBytes);
-    if (staging + window > 0) this.reserve(staging + window);
+    this.withCopyTargets(() => {
+      if (staging + window > 0) this.reserve(staging + window);
+      this.copySteps(moves, staging, window);
+    });
+  }
+
+  /** The copies of a batch (the scratch buffer holds the staging area and the window). */
+  private copySteps(moves: readonly BlockMove[], staging: number, window: number): void {
+    const gl = this.gl;
     const copy = (from: WebGLBuffer, at: number, to: WebGLBuffer, dest: number, n: number) => {
       gl.bindBuffer(gl.COPY_READ_BUFFER, from);
       gl.bindBuffer(gl.COPY_WRITE_BUFFER, to);
@@ -179,18 +253,68 @@ export class GlPool extends OffsetHeap {
     this.scratchSize = size;
   }
 
+  /**
+   * A new buffer of `size` bytes, of the pool's kind (index data when `indices`: first bound to
+   * ELEMENT_ARRAY_BUFFER with no vertex array bound, the bindings put back after).
+   * @throws RangeError `ERR_OUT_OF_RANGE` when WebGL could not make it that large.
+   */
   private newBuffer(size: number, usage: GLenum): WebGLBuffer {
     const gl = this.gl;
     const buffer = gl.createBuffer();
-    if (buffer === null) throw new Error('WebGL could not create a buffer (context lost?).');
-    gl.bindBuffer(gl.COPY_WRITE_BUFFER, buffer);
-    gl.bufferData(gl.COPY_WRITE_BUFFER, size, usage);
+    if (this.indices) {
+      const vao = gl.getParameter(gl.VERTEX_ARRAY_BINDING) as WebGLVertexArrayObject | null;
+      gl.bindVertexArray(null);
+      const bound = gl.getParameter(gl.ELEMENT_ARRAY_BUFFER_BINDING) as WebGLBuffer | null;
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, buffer);
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, bound);
+      gl.bindVertexArray(vao);
+    }
+    this.withCopyTargets(() => {
+      gl.bindBuffer(gl.COPY_WRITE_BUFFER, buffer);
+      gl.bufferData(gl.COPY_WRITE_BUFFER, size, usage);
+    });
+    if (!this.sized(buffer, size)) {
+      gl.deleteBuffer(buffer);
+      throw outOfRangeError(
+        `WebGL could not make a buffer of ${size} bytes (out of memory, or a bad usage hint).`,
+      );
+    }
     return buffer;
+  }
+
+  /** True when `buffer` holds `size` bytes (bufferData fails silently, with a GL error). */
+  private sized(buffer: WebGLBuffer, size: number): boolean {
+    const gl = this.gl;
+    let made = 0;
+    this.withCopyTargets(() => {
+      gl.bindBuffer(gl.COPY_READ_BUFFER, buffer);
+      made = gl.getBufferParameter(gl.COPY_READ_BUFFER, gl.BUFFER_SIZE) as number;
+    });
+    return made === size;
+  }
+
+  /** Runs `task`, then puts back what COPY_READ_BUFFER and COPY_WRITE_BUFFER were bound to. */
+  private withCopyTargets(task: () => void): void {
+    const gl = this.gl;
+    const read = gl.getParameter(gl.COPY_READ_BUFFER_BINDING) as WebGLBuffer | null;
+    const write = gl.getParameter(gl.COPY_WRITE_BUFFER_BINDING) as WebGLBuffer | null;
+    try {
+      task();
+    } finally {
+      gl.bindBuffer(gl.COPY_READ_BUFFER, read);
+      gl.bindBuffer(gl.COPY_WRITE_BUFFER, write);
+    }
   }
 
   private checkLive(): void {
     if (this.destroyed) {
       throw new MemoryManagerError('ERR_DESTROYED', 'This GlPool was destroyed.');
+    }
+    if (this.gl.isContextLost()) {
+      throw new MemoryManagerError(
+        'ERR_CONTEXT_LOST',
+        'The WebGL context of this GlPool was lost: make a new pool once it is restored.',
+      );
     }
   }
 }
