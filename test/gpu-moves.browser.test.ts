@@ -7,7 +7,7 @@
  * No adapter is a failure, not a skip: the browser project launches Chromium with WebGPU on.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GpuMover, readBack } from '../src/webgpu/gpu-moves.js';
 import type { MoveStep } from '../src/webgpu/move-plan.js';
 import {
@@ -19,30 +19,13 @@ import {
   stagedPermutation,
 } from './move-plans.js';
 import { Rng } from './prng.js';
+import { withWebGpuDevice } from './webgpu-device.js';
 
 const BUFFER_BYTES = 64 << 10;
 const USAGE = 4 | 8; // GPUBufferUsage.COPY_SRC | COPY_DST, readable before a device exists
 
 let device: GPUDevice;
-const uncaptured: string[] = [];
-
-beforeAll(async () => {
-  expect(navigator.gpu, 'navigator.gpu (secure context, --enable-unsafe-webgpu)').toBeDefined();
-  const adapter = await navigator.gpu.requestAdapter();
-  expect(adapter, 'a WebGPU adapter').not.toBeNull();
-  device = await adapter!.requestDevice();
-  device.addEventListener('uncapturederror', (event) => {
-    uncaptured.push(event.error.message);
-  });
-});
-
-afterEach(() => {
-  expect(uncaptured).toEqual([]);
-});
-
-afterAll(() => {
-  device?.destroy();
-});
+withWebGpuDevice((d) => (device = d));
 
 function createBuffer(bytes: Uint8Array<ArrayBuffer>): GPUBuffer {
   const buffer = device.createBuffer({ size: bytes.length, usage: USAGE });

@@ -8,9 +8,10 @@
  * No adapter is a failure, not a skip. (The page's own canvas is not tested here: in headless
  * Chromium with --disable-gpu, getCurrentTexture() of a WebGPU canvas destroys the device.)
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
 import { BACKGROUND, createScene, type Mesh, type Scene } from '../examples/webgpu-pool/scene.js';
+import { withWebGpuDevice } from './webgpu-device.js';
 
 const CELL = 32; // pixels per grid cell
 const COLUMNS = 20;
@@ -21,25 +22,7 @@ const FORMAT: GPUTextureFormat = 'rgba8unorm';
 const ARTIFACTS = 'test-artifacts/webgpu-example'; // from the repository's root
 
 let device: GPUDevice;
-const uncaptured: string[] = [];
-
-beforeAll(async () => {
-  expect(navigator.gpu, 'navigator.gpu (secure context, --enable-unsafe-webgpu)').toBeDefined();
-  const adapter = await navigator.gpu.requestAdapter();
-  expect(adapter, 'a WebGPU adapter').not.toBeNull();
-  device = await adapter!.requestDevice();
-  device.addEventListener('uncapturederror', (event) => {
-    uncaptured.push(event.error.message);
-  });
-});
-
-afterEach(() => {
-  expect(uncaptured).toEqual([]);
-});
-
-afterAll(() => {
-  device?.destroy();
-});
+withWebGpuDevice((d) => (device = d));
 
 /** Renders `which` meshes into a new texture and reads its RGBA bytes back, row after row. */
 async function renderPixels(scene: Scene, which?: readonly Mesh[]): Promise<Uint8Array> {

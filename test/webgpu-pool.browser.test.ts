@@ -6,31 +6,14 @@
  * aligned to minUniformBufferOffsetAlignment bound with dynamic offsets before and after a
  * compaction; and the pool's argument checks. No adapter is a failure, not a skip.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidHandleError, MemoryManagerError, OutOfMemoryError } from '../src/index.js';
 import { GpuPool, readBack } from '../src/webgpu/index.js';
 import { Rng } from './prng.js';
+import { withWebGpuDevice } from './webgpu-device.js';
 
 let device: GPUDevice;
-const uncaptured: string[] = [];
-
-beforeAll(async () => {
-  expect(navigator.gpu, 'navigator.gpu (secure context, --enable-unsafe-webgpu)').toBeDefined();
-  const adapter = await navigator.gpu.requestAdapter();
-  expect(adapter, 'a WebGPU adapter').not.toBeNull();
-  device = await adapter!.requestDevice();
-  device.addEventListener('uncapturederror', (event) => {
-    uncaptured.push(event.error.message);
-  });
-});
-
-afterEach(() => {
-  expect(uncaptured).toEqual([]);
-});
-
-afterAll(() => {
-  device?.destroy();
-});
+withWebGpuDevice((d) => (device = d));
 
 /** Bytes of a pattern no two writes share. */
 function pattern(seed: number, n: number): Uint8Array<ArrayBuffer> {
