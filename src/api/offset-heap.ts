@@ -235,6 +235,7 @@ export class OffsetHeap {
       return this.lock.run(() => this.compactNow());
     }
     return this.lock.runAsync(async () => {
+      this.checkUsable();
       const { sliceBytes, signal } = checkCompactOptions(read);
       return this.core.finish(await this.compactSlices(sliceBytes, signal));
     });
@@ -386,6 +387,7 @@ export class OffsetHeap {
   }
 
   private allocNow(size: number, options: AllocOptions | undefined): Handle {
+    this.checkUsable();
     checkSize('size', size);
     const align = readAllocAlign(options); // runs the caller's getters: before the bytes are taken
     return this.core.alloc(this.core.begin(), size, align);
@@ -397,6 +399,7 @@ export class OffsetHeap {
     sliceBytes: number,
   ): Promise<Handle> {
     const core = this.core;
+    this.checkUsable();
     checkSize('size', size);
     const align = readAllocAlign(options);
     const handle = core.allocIfRoom(core.begin(), size, align);
@@ -407,16 +410,26 @@ export class OffsetHeap {
   }
 
   private freeNow(handle: Handle): void {
+    this.checkUsable();
     this.core.begin();
     this.core.free(this.recordOrThrow(handle), handle);
   }
 
   private resizeNow(handle: Handle, size: number): void {
+    this.checkUsable();
     const heap = this.core.begin();
     const p = this.recordOrThrow(handle);
     checkSize('size', size);
     this.core.resize(heap, p, handle, size);
   }
+
+  /**
+   * @internal
+   * Called first by every allocation, free, resize and compaction, inside the operation (so an
+   * async call rejects): a subclass whose bytes live elsewhere throws when they are gone (a
+   * destroyed pool, a lost context). Nothing to check here.
+   */
+  protected checkUsable(): void {}
 
   /**
    * @internal
@@ -430,6 +443,7 @@ export class OffsetHeap {
   }
 
   private compactNow(): CompactResult {
+    this.checkUsable();
     const heap = this.core.begin();
     return this.core.finish(this.core.compactNow(heap));
   }

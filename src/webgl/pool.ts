@@ -12,10 +12,7 @@ import {
   MemoryManagerError,
   OffsetHeap,
   stagingBytes,
-  type AllocOptions,
   type BlockMove,
-  type CompactOptions,
-  type CompactResult,
   type Handle,
   type PlacementStrategy,
 } from '../index.js';
@@ -110,51 +107,11 @@ export class GlPool extends OffsetHeap {
     this.gl = gl;
     this.windowBytes = window;
     this.indices = indices ?? false;
-    this.checkLive();
+    this.checkUsable();
     this.buffer = this.newBuffer(this.capacity, usage ?? gl.DYNAMIC_DRAW);
     this.applyWith((moves) => {
       if (!this.destroyed) this.carryOut(moves);
     });
-  }
-
-  override async alloc(size: number, options?: AllocOptions): Promise<Handle> {
-    this.checkLive();
-    return super.alloc(size, options);
-  }
-
-  override allocSync(size: number, options?: AllocOptions): Handle {
-    this.checkLive();
-    return super.allocSync(size, options);
-  }
-
-  override async free(handle: Handle): Promise<void> {
-    this.checkLive();
-    return super.free(handle);
-  }
-
-  override freeSync(handle: Handle): void {
-    this.checkLive();
-    super.freeSync(handle);
-  }
-
-  override async resize(handle: Handle, size: number): Promise<void> {
-    this.checkLive();
-    return super.resize(handle, size);
-  }
-
-  override resizeSync(handle: Handle, size: number): void {
-    this.checkLive();
-    super.resizeSync(handle, size);
-  }
-
-  override async compact(options?: CompactOptions): Promise<CompactResult> {
-    this.checkLive();
-    return super.compact(options);
-  }
-
-  override compactSync(): CompactResult {
-    this.checkLive();
-    return super.compactSync();
   }
 
   /**
@@ -164,7 +121,7 @@ export class GlPool extends OffsetHeap {
    *   `ERR_OUT_OF_RANGE` for a range that crosses the block's end; `ERR_DESTROYED`.
    */
   write(handle: Handle, data: BufferSource, offset = 0): void {
-    this.checkLive();
+    this.checkUsable();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
     const bytes = bufferSourceBytes('data', data);
@@ -179,7 +136,7 @@ export class GlPool extends OffsetHeap {
 
   /** A copy of the block's bytes (from `offset`, `length` bytes), read with `getBufferSubData`. */
   read(handle: Handle, offset = 0, length?: number): Uint8Array {
-    this.checkLive();
+    this.checkUsable();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
     checkSpan('offset', offset, size);
@@ -306,7 +263,11 @@ export class GlPool extends OffsetHeap {
     }
   }
 
-  private checkLive(): void {
+  /**
+   * @internal Every mutation, write and read throws `ERR_DESTROYED` once destroyed and
+   * `ERR_CONTEXT_LOST` once the context is lost.
+   */
+  protected override checkUsable(): void {
     if (this.destroyed) {
       throw new MemoryManagerError('ERR_DESTROYED', 'This GlPool was destroyed.');
     }

@@ -11,8 +11,6 @@ import {
   MemoryManagerError,
   OffsetHeap,
   type AllocOptions,
-  type CompactOptions,
-  type CompactResult,
   type Handle,
   type OffsetHeapOptions,
   type PlacementStrategy,
@@ -219,46 +217,21 @@ export class GpuPool extends OffsetHeap {
    * blocks bound with dynamic offsets). Compacts first, on the GPU, when only that makes room.
    * Rejects as OffsetHeap#alloc, and with MemoryManagerError `ERR_DESTROYED`.
    */
-  override async alloc(size: number, options?: AllocOptions): Promise<Handle> {
-    this.checkLive();
+  override alloc(size: number, options?: AllocOptions): Promise<Handle> {
     return super.alloc(padded(size), options);
   }
 
   override allocSync(size: number, options?: AllocOptions): Handle {
-    this.checkLive();
     return super.allocSync(padded(size), options);
   }
 
-  override async free(handle: Handle): Promise<void> {
-    this.checkLive();
-    return super.free(handle);
-  }
-
-  override freeSync(handle: Handle): void {
-    this.checkLive();
-    super.freeSync(handle);
-  }
-
   /** Resizes a block (padded to 4), keeping its first bytes; moves it on the GPU when it must. */
-  override async resize(handle: Handle, size: number): Promise<void> {
-    this.checkLive();
+  override resize(handle: Handle, size: number): Promise<void> {
     return super.resize(handle, padded(size));
   }
 
   override resizeSync(handle: Handle, size: number): void {
-    this.checkLive();
     super.resizeSync(handle, padded(size));
-  }
-
-  /** Compacts: the moves run on the GPU, a slice at a time with `sliceBytes`. */
-  override async compact(options?: CompactOptions): Promise<CompactResult> {
-    this.checkLive();
-    return super.compact(options);
-  }
-
-  override compactSync(): CompactResult {
-    this.checkLive();
-    return super.compactSync();
   }
 
   /**
@@ -270,7 +243,7 @@ export class GpuPool extends OffsetHeap {
    *   MemoryManagerError `ERR_DESTROYED`.
    */
   write(handle: Handle, data: BufferSource, offset = 0): void {
-    this.checkLive();
+    this.checkUsable();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
     const bytes = bufferSourceBytes('data', data);
@@ -284,7 +257,7 @@ export class GpuPool extends OffsetHeap {
    * `MAP_READ` buffer after all work submitted so far. Rejects with the errors `write` throws.
    */
   async read(handle: Handle, offset = 0, length?: number): Promise<Uint8Array> {
-    this.checkLive();
+    this.checkUsable();
     const at = this.offsetOf(handle);
     const size = this.sizeOf(handle);
     checkSpan('offset', offset, size, COPY_ALIGN);
@@ -312,7 +285,8 @@ export class GpuPool extends OffsetHeap {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  private checkLive(): void {
+  /** @internal Every mutation, write and read of a destroyed pool throws `ERR_DESTROYED`. */
+  protected override checkUsable(): void {
     if (this.destroyed) {
       throw new MemoryManagerError('ERR_DESTROYED', 'This GpuPool was destroyed.');
     }
