@@ -5,20 +5,13 @@
  * leaves the drawing bindings alone; bad input. No WebGL2 context is a failure, not a skip.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryManagerError } from '../src/index.js';
 import { GlPool } from '../src/webgl/index.js';
-import { Rng } from './prng.js';
+import { runPoolModel } from './pool-model.js';
 
 function context(): WebGL2RenderingContext {
   const gl = document.createElement('canvas').getContext('webgl2');
   expect(gl, 'a WebGL2 context').not.toBeNull();
   return gl!;
-}
-
-function pattern(seed: number, n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
-  return out;
 }
 
 describe('GlPool: a model-based run on WebGL2', () => {
@@ -31,77 +24,20 @@ describe('GlPool: a model-based run on WebGL2', () => {
     async (strategy, seed, windowBytes) => {
       const gl = context();
       const pool = new GlPool(gl, { size: 16 << 10, strategy, windowBytes });
-      const rng = new Rng(seed);
-      const model = new Map<number, Uint8Array>();
-      let stamp = 1;
-      let moved = 0;
-      pool.onMove((moves) => (moved += moves.length));
-      const write = (h: number): void => {
-        const bytes = pattern(stamp++, pool.sizeOf(h));
-        pool.write(h, bytes);
-        model.set(h, bytes);
-      };
-      const whole = (): Uint8Array => {
-        const out = new Uint8Array(pool.capacity);
-        gl.bindBuffer(gl.COPY_READ_BUFFER, pool.buffer);
-        gl.getBufferSubData(gl.COPY_READ_BUFFER, 0, out);
-        return out;
-      };
-      const mismatches: string[] = [];
-      for (let step = 0; step < 500; step++) {
-        const hs = [...model.keys()];
-        const h = hs.length === 0 ? undefined : hs[rng.below(hs.length)];
-        const roll = rng.below(100);
-        try {
-          if (roll < 35) {
-            const size = rng.below(4) === 0 ? rng.int(200, 1500) : rng.int(1, 200);
-            const align = rng.below(5) === 0 ? 256 : undefined;
-            const handle = pool.allocSync(size, align === undefined ? undefined : { align });
-            write(handle);
-          } else if (roll < 58 && h !== undefined) {
-            if (pool.isPinned(h)) pool.unpin(h);
-            else {
-              await pool.free(h);
-              model.delete(h);
-            }
-          } else if (roll < 75 && h !== undefined && !pool.isPinned(h)) {
-            const old = model.get(h)!;
-            pool.resizeSync(h, rng.int(1, 2500));
-            const now = new Uint8Array(pool.sizeOf(h));
-            now.set(old.subarray(0, Math.min(old.length, now.length)));
-            model.set(h, now);
-            if (now.length > old.length) write(h);
-          } else if (roll < 85 && h !== undefined) {
-            const offset = rng.below(pool.sizeOf(h));
-            const data = pattern(stamp++, rng.int(0, pool.sizeOf(h) - offset));
-            pool.write(h, data, offset);
-            model.get(h)!.set(data, offset);
-          } else if (roll < 90 && h !== undefined) {
-            pool.pin(h);
-          } else if (roll < 95) {
-            pool.compactSync();
-          } else {
-            await pool.compact({ sliceBytes: 256 + rng.below(2048) });
-          }
-        } catch (error) {
-          if (!(error instanceof MemoryManagerError)) throw error;
-        }
-        expect(gl.getError()).toBe(gl.NO_ERROR);
-        const all = whole();
-        for (const [handle, bytes] of model) {
-          const at = pool.offsetOf(handle);
-          for (let i = 0; i < bytes.length; i++) {
-            if (all[at + i] !== bytes[i]) {
-              mismatches.push(`step ${step}: block ${handle} byte ${i}`);
-              break;
-            }
-          }
-        }
-        if (mismatches.length > 0) break;
-      }
+      const { mismatches, moved } = await runPoolModel(pool, {
+        seed,
+        steps: 500,
+        quantum: 1,
+        readAll: () => {
+          expect(gl.getError()).toBe(gl.NO_ERROR);
+          const out = new Uint8Array(pool.capacity);
+          gl.bindBuffer(gl.COPY_READ_BUFFER, pool.buffer);
+          gl.getBufferSubData(gl.COPY_READ_BUFFER, 0, out);
+          return out;
+        },
+      });
       expect(mismatches).toEqual([]);
       expect(moved).toBeGreaterThan(20);
-      pool.validate();
       pool.destroy();
     },
   );

@@ -7,20 +7,13 @@
  * compaction; and the pool's argument checks. No adapter is a failure, not a skip.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidHandleError, MemoryManagerError, OutOfMemoryError } from '../src/index.js';
+import { InvalidHandleError } from '../src/index.js';
 import { GpuPool, readBack } from '../src/webgpu/index.js';
-import { Rng } from './prng.js';
+import { runPoolModel } from './pool-model.js';
 import { withWebGpuDevice } from './webgpu-device.js';
 
 let device: GPUDevice;
 withWebGpuDevice((d) => (device = d));
-
-/** Bytes of a pattern no two writes share. */
-function pattern(seed: number, n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
-  return out;
-}
 
 describe('GpuPool: a model-based run on the GPU', () => {
   it.each([
@@ -32,87 +25,13 @@ describe('GpuPool: a model-based run on the GPU', () => {
     async (strategy, seed, zeroFill) => {
       // With zeroFill, clears run after the moves that made room (their sources may overlap).
       const pool = new GpuPool(device, { size: 16 << 10, align: 4, strategy, zeroFill });
-      const rng = new Rng(seed);
-      const model = new Map<number, Uint8Array>(); // handle -> bytes (padded size)
-      let stamp = 1;
-      let moved = 0;
-      let staged = 0;
-      pool.onMove((moves) => {
-        moved += moves.length;
-        staged += moves.filter((m) => m.kind === 'stage').length;
+      const { mismatches, moved, staged } = await runPoolModel(pool, {
+        seed,
+        steps: 600,
+        quantum: 4,
+        readAll: () => readBack(device, pool.buffer, 0, pool.capacity),
       });
-      const mismatches: string[] = [];
-      const live = (): number[] => [...model.keys()];
-      const pick = (): number | undefined => {
-        const hs = live();
-        return hs.length === 0 ? undefined : hs[rng.below(hs.length)];
-      };
-      const write = (h: number): void => {
-        const bytes = pattern(stamp++, pool.sizeOf(h));
-        pool.write(h, bytes);
-        model.set(h, bytes);
-      };
-      for (let step = 0; step < 600; step++) {
-        const roll = rng.below(100);
-        const h = pick();
-        try {
-          if (roll < 35) {
-            const size = rng.below(4) === 0 ? rng.int(200, 1500) : rng.int(1, 200);
-            const align = rng.below(5) === 0 ? 256 : undefined;
-            const handle =
-              rng.below(2) === 0
-                ? pool.allocSync(size, align === undefined ? undefined : { align })
-                : await pool.alloc(size, align === undefined ? undefined : { align });
-            expect(pool.sizeOf(handle) % 4).toBe(0);
-            expect(pool.offsetOf(handle) % (align ?? 4)).toBe(0);
-            write(handle);
-          } else if (roll < 58 && h !== undefined) {
-            if (pool.isPinned(h)) pool.unpin(h);
-            else {
-              if (rng.below(2) === 0) pool.freeSync(h);
-              else await pool.free(h);
-              model.delete(h);
-            }
-          } else if (roll < 75 && h !== undefined && !pool.isPinned(h)) {
-            const size = rng.int(1, 2500);
-            const old = model.get(h)!;
-            pool.resizeSync(h, size);
-            const now = new Uint8Array(pool.sizeOf(h));
-            now.set(old.subarray(0, Math.min(old.length, now.length)));
-            model.set(h, now);
-            if (now.length > old.length) write(h); // the grown bytes are unspecified: rewrite
-          } else if (roll < 85 && h !== undefined) {
-            const offset = 4 * rng.below(pool.sizeOf(h) / 4);
-            const data = pattern(stamp++, 4 * rng.int(0, (pool.sizeOf(h) - offset) / 4));
-            pool.write(h, data, offset);
-            model.get(h)!.set(data, offset);
-          } else if (roll < 90 && h !== undefined) {
-            pool.pin(h);
-          } else if (roll < 95) {
-            pool.compactSync();
-          } else {
-            await pool.compact({ sliceBytes: 256 + rng.below(2048) });
-          }
-        } catch (error) {
-          if (!(error instanceof OutOfMemoryError) && !(error instanceof MemoryManagerError))
-            throw error;
-        }
-        // The whole buffer back, every live block compared with the model.
-        const all = await readBack(device, pool.buffer, 0, pool.capacity);
-        for (const [handle, bytes] of model) {
-          const at = pool.offsetOf(handle);
-          const gpu = all.subarray(at, at + bytes.length);
-          for (let i = 0; i < bytes.length; i++) {
-            if (gpu[i] !== bytes[i]) {
-              mismatches.push(`step ${step}: block ${handle} byte ${i}`);
-              break;
-            }
-          }
-        }
-        if (mismatches.length > 0) break;
-      }
       expect(mismatches).toEqual([]);
-      pool.validate();
       expect(moved).toBeGreaterThan(20); // the run did move blocks on the GPU
       expect(staged).toBeGreaterThan(0); // including a resize that compacts around its block
       pool.destroy();
