@@ -34,7 +34,7 @@ export class MoveEvents implements MoveObserver {
   /** The applier's hook for new bytes, or null. */
   private onNewBytes: ((start: number, end: number) => void) | null = null;
   /** New byte ranges of the operation under way (start, end, ...), for `onNewBytes`. */
-  private fresh: number[] = [];
+  private readonly fresh: number[] = [];
 
   /** True while anyone listens (or an applier is set): only then are moves worth describing. */
   get listening(): boolean {
@@ -72,7 +72,7 @@ export class MoveEvents implements MoveObserver {
   private flushNewBytes(): void {
     const fresh = this.fresh;
     if (fresh.length === 0) return;
-    this.fresh = [];
+    // The hook is the applier's own (it calls no heap method): the list is reused, no garbage.
     for (let i = 0; i < fresh.length; i += 2) {
       try {
         this.onNewBytes!(fresh[i], fresh[i + 1]);
@@ -80,6 +80,7 @@ export class MoveEvents implements MoveObserver {
         reportListenerError(error);
       }
     }
+    fresh.length = 0;
   }
 
   /** Notes that blocks moved in the current batch, whether or not anyone listens. */
