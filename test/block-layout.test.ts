@@ -5,9 +5,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Compaction } from '../src/core/compactor.js';
 import { BlockLayout } from '../src/layout/block-layout.js';
 import { NIL, OFF, SENTINEL } from '../src/layout/records.js';
-import { FLAG_BEST_FIT, H_GAP_HEIGHT, H_NODES_USED, LEAF_SLOTS } from '../src/memory/format.js';
+import {
+  FLAG_BEST_FIT,
+  H_GAP_HEIGHT,
+  H_GAP_ROOT,
+  H_NODES_USED,
+  LEAF_SLOTS,
+} from '../src/memory/format.js';
 
 type Op =
   | { kind: 'alloc'; size: number }
@@ -208,9 +215,15 @@ describe('BlockLayout', () => {
   });
 
   it('a long churn of every change over a multi-level index keeps every invariant', () => {
-    // Thousands of gaps: leaves split, share, merge and borrow under every kind of change.
-    for (const flags of [0, FLAG_BEST_FIT]) {
+    // Thousands of gaps: leaves split, share, merge and borrow under every kind of change. A
+    // best-fit heap runs it without its gap index and with it (as during a compaction).
+    for (const [flags, addressed] of [
+      [0, true],
+      [FLAG_BEST_FIT, false],
+      [FLAG_BEST_FIT, true],
+    ] as const) {
       const layout = BlockLayout.create(1 << 20, 8, flags, 0, 1 << 18);
+      if (addressed) layout.address();
       const live: number[] = [];
       let seed = 5;
       const rand = (k: number): number => {
@@ -238,8 +251,75 @@ describe('BlockLayout', () => {
         if (i % 2000 === 0) expect(layout.check()).toBeUndefined();
       }
       expect(layout.check()).toBeUndefined();
-      expect(layout.state.h[H_GAP_HEIGHT]).toBeGreaterThan(1);
+      expect(layout.addressed).toBe(addressed);
+      if (addressed) expect(layout.state.h[H_GAP_HEIGHT]).toBeGreaterThan(1);
     }
+  });
+
+  it('a best-fit layout keeps no gap index, but builds one for a compaction and drops it after', () => {
+    const layout = BlockLayout.create(1 << 20, 8, FLAG_BEST_FIT, 0, 1 << 18);
+    let seed = 3;
+    const rand = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const live: number[] = [];
+    const churn = (steps: number): void => {
+      for (let i = 0; i < steps; i++) {
+        if (live.length < 50 || rand(2) === 0) {
+          const size = 1 + rand(300);
+          const p = layout.allocate(layout.roundUp(size), size);
+          if (p !== NIL) live.push(p);
+        } else {
+          layout.release(live.splice(rand(live.length), 1)[0]);
+        }
+      }
+    };
+    churn(6000);
+    expect(layout.addressed).toBe(false);
+    expect(layout.state.h[H_NODES_USED]).toBe(1); // the nil node only: no index node in use
+    expect(layout.check()).toBeUndefined();
+
+    // A sliced compaction: the index exists from its first step to its last, kept exact by
+    // the allocations and frees between steps, then goes.
+    const c = new Compaction(layout, null);
+    c.step(4096);
+    expect(c.done).toBe(false);
+    expect(layout.addressed).toBe(true);
+    for (let i = 0; i < 20 && !c.done; i++) {
+      churn(200);
+      expect(layout.check()).toBeUndefined();
+      c.step(4096);
+    }
+    while (!c.done) c.step(1 << 16);
+    expect(layout.addressed).toBe(false);
+    expect(layout.state.h[H_NODES_USED]).toBe(1);
+    expect(layout.check()).toBeUndefined();
+
+    // A whole compaction, and a gap-by-address query, which builds the index on demand.
+    churn(2000);
+    new Compaction(layout, null).run();
+    expect(layout.addressed).toBe(false);
+    expect(layout.gaps).toBe(1);
+    churn(2000);
+    const first = linearFirstFit(layout, 64);
+    expect(layout.firstFit(64)).toBe(first);
+    expect(layout.addressed).toBe(true);
+    expect(layout.check()).toBeUndefined();
+    layout.unaddress();
+    expect(layout.check()).toBeUndefined();
+  });
+
+  it('check() insists on a gap index for first fit, and on no node in use without one', () => {
+    const first = BlockLayout.create(1 << 16, 8, 0, 0, 1000);
+    first.allocate(64, 64);
+    first.state.h[H_GAP_ROOT] = NIL;
+    expect(first.check()).toBe('a first-fit heap has no gap index');
+    const best = BlockLayout.create(1 << 16, 8, FLAG_BEST_FIT, 0, 1000);
+    best.allocate(64, 64);
+    expect(best.check()).toBeUndefined();
+    best.state.h[H_NODES_USED] = 2;
+    expect(best.check()).toBe('index nodes are in use without a gap index');
   });
 
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {

@@ -77,6 +77,8 @@ export class Compaction implements CompactResult {
       if (pins) this.packOne();
       else this.slide(budget - (this.bytesMoved - start));
     }
+    // A best-fit heap asked for its gaps by address (firstFit) only for this compaction.
+    if (this.scan === NIL) layout.unaddress();
   }
 
   /** No pins: slides runs of blocks down over the gap in front of them. */

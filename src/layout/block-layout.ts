@@ -2,8 +2,10 @@
 // a doubly linked list in address order, the sentinel (a block of 0 bytes at offset 0) first.
 // The free space after a block, its gap, is where the next block starts minus where this one
 // ends: no record of its own, so free space is never split between two records (no two free
-// blocks touch) and costs no record. The gap index holds every non-empty gap by address (first
-// fit), the size index by size (best fit, best-fit heaps only).
+// blocks touch) and costs no record. A first-fit heap keeps every non-empty gap in the gap
+// index (by address); a best-fit heap keeps them in the size index (by size, then address),
+// and builds the gap index only while a compaction needs gaps by address (`address()`), so
+// neither strategy pays for the other's index on its allocations and frees.
 //
 // This class is the only writer of records, links, the indexes and the header's counters: the
 // compactor and the scrambler decide moves and copy bytes through its operations.
@@ -15,10 +17,15 @@ import {
   H_CAPACITY,
   H_FLAGS,
   H_GAPS,
+  H_GAP_HEIGHT,
+  H_GAP_ROOT,
   H_HEAP_TAG,
+  H_LARGEST,
   H_LIVE,
   H_MAGIC,
   H_MAX_BLOCKS,
+  H_NODES_USED,
+  H_NODE_FREE,
   H_OVER_ALIGNED,
   H_PEAK,
   H_PINNED,
@@ -139,9 +146,13 @@ export class BlockLayout {
     const layout = new BlockLayout(state);
     const s = layout.records.take();
     if (s !== SENTINEL) throw new Error('internal: the sentinel is not record 1');
-    layout.gapIndex.reset();
-    layout.gapIndex.insert(SENTINEL, 0, capacity);
-    layout.sizes?.insert(SENTINEL, capacity);
+    if (layout.sizes === null) {
+      layout.gapIndex.reset();
+      layout.gapIndex.insert(SENTINEL, 0, capacity);
+    } else {
+      h[H_NODES_USED] = 1; // the nil node; no gap index until a compaction asks for one
+      layout.sizes.insert(SENTINEL, capacity);
+    }
     h[H_GAPS] = 1;
     return layout;
   }
@@ -180,9 +191,33 @@ export class BlockLayout {
     return this.state.h[H_GAPS];
   }
 
-  /** The largest gap. O(1). */
+  /** The largest gap. O(1) for first fit, O(log F) for best fit. */
   get largest(): number {
-    return this.gapIndex.largest;
+    return this.sizes === null ? this.gapIndex.largest : this.sizes.largest();
+  }
+
+  /** True when the gap index is kept: always in a first-fit heap, in a best-fit one between `address()` and `unaddress()`. */
+  get addressed(): boolean {
+    return this.state.h[H_GAP_ROOT] !== NIL;
+  }
+
+  /**
+   * Makes the gap index (builds it from the blocks when absent, O(B)): compaction asks for
+   * gaps by address. A best-fit heap keeps it up to date from then on, until `unaddress()`.
+   */
+  address(): void {
+    if (!this.addressed) this.rebuildIndexes(true, false);
+  }
+
+  /** Best-fit heaps: drops the gap index (its nodes become unused). O(1). */
+  unaddress(): void {
+    if (this.sizes === null || !this.addressed) return;
+    const h = this.state.h;
+    h[H_NODES_USED] = 1; // the nil node
+    h[H_NODE_FREE] = NIL;
+    h[H_GAP_ROOT] = NIL;
+    h[H_GAP_HEIGHT] = 0;
+    h[H_LARGEST] = 0;
   }
 
   /**
@@ -222,8 +257,12 @@ export class BlockLayout {
     return (n === NIL ? this.capacity : r[n + OFF]) - r[p + OFF] - q - (-q & this.mask);
   }
 
-  /** The block in front of the lowest-address gap of at least `n` bytes, or NIL. O(log F). */
+  /**
+   * The block in front of the lowest-address gap of at least `n` bytes, or NIL. O(log F) (a
+   * best-fit heap builds its gap index first: see `address`).
+   */
   firstFit(n: number): number {
+    this.address();
     return this.gapIndex.firstFit(n);
   }
 
@@ -232,6 +271,7 @@ export class BlockLayout {
    * or NIL. O(log F) at the heap's alignment; see GapIndex.firstFitAligned above it.
    */
   firstFitAligned(n: number, align: number): number {
+    this.address();
     return align <= this.mask + 1
       ? this.gapIndex.firstFit(n)
       : this.gapIndex.firstFitAligned(n, align);
@@ -249,7 +289,7 @@ export class BlockLayout {
     const r = this.state.r;
     const sizes = this.sizes;
     return sizes.bestFitWhere(occupied, (host) => {
-      const key = this.gapIndex.key(r, host);
+      const key = this.endOf(r, host);
       return (-key & (align - 1)) + occupied <= sizes.sizeOf(host);
     });
   }
@@ -261,7 +301,7 @@ export class BlockLayout {
   fitsAround(p: number, occupied: number): boolean {
     const r = this.state.r;
     const pred = r[p + PREV];
-    const start = this.gapIndex.key(r, pred);
+    const start = this.endOf(r, pred);
     const end = r[p + OFF] + this.occupied(p) + this.gapAfter(p);
     return (-start & (this.alignOf(p) - 1)) + occupied <= end - start;
   }
@@ -274,7 +314,9 @@ export class BlockLayout {
   allocate(occupied: number, requested: number, align = 1): number {
     const host = this.fit(occupied, align);
     if (host === NIL) return NIL;
-    if (this.sizes !== null) this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
+    if (this.sizes !== null && this.addressed) {
+      this.gapIndex.locate(host, this.endOf(this.state.r, host));
+    }
     const p = this.records.take();
     const r = this.state.r;
     const gen = (r[p + META] & GEN_MASK) + 1;
@@ -302,41 +344,25 @@ export class BlockLayout {
    */
   detach(p: number): void {
     const r = this.state.r;
-    const index = this.gapIndex;
     const sizes = this.sizes;
     const pred = r[p + PREV];
     const next = r[p + NEXT];
     const off = r[p + OFF];
     const occupied = this.occupied(p);
-    const predEnd = index.key(r, pred);
+    const predEnd = this.endOf(r, pred);
     const before = off - predEnd;
     const end = off + occupied;
     const after = (next === NIL ? this.capacity : r[next + OFF]) - end;
-    if (after > 0) {
-      index.locate(p, end);
-      if (before > 0) {
-        // Both gaps join: in one leaf when they share one (the usual case), else remove and grow.
-        if (!index.joinPrevious(pred, before + occupied + after)) {
-          index.remove();
-          index.locate(pred, predEnd);
-          index.set(pred, predEnd, before + occupied + after);
-        }
-        this.state.h[H_GAPS]--;
-        sizes?.remove(pred);
-      } else {
-        index.set(pred, predEnd, occupied + after);
-      }
-      sizes?.remove(p);
-    } else if (before > 0) {
-      index.locate(pred, predEnd);
-      index.set(pred, predEnd, before + occupied);
-      sizes?.remove(pred);
-    } else {
-      index.insert(pred, predEnd, occupied);
-      this.state.h[H_GAPS]++;
+    if (this.addressed) this.detachGap(p, pred, predEnd, before, occupied, after);
+    if (sizes !== null) {
+      // Each key's address part is its host's, unchanged until the records change below.
+      if (before > 0) sizes.remove(pred);
+      if (after > 0) sizes.remove(p);
+      sizes.insert(pred, before + occupied + after);
     }
-    sizes?.insert(pred, before + occupied + after);
-    const r2 = this.state.r; // an insertion into the index may have replaced the buffer
+    if (before > 0 && after > 0) this.state.h[H_GAPS]--;
+    else if (before === 0 && after === 0) this.state.h[H_GAPS]++;
+    const r2 = this.state.r; // an insertion into an index may have replaced the buffer
     r2[pred + NEXT] = next;
     if (next !== NIL) r2[next + PREV] = pred;
     r2[p + PREV] = r2[p + NEXT] = NIL;
@@ -345,7 +371,7 @@ export class BlockLayout {
 
   /** Puts detached live block `p` at the first multiple of its alignment in the gap after `host`. O(log F). */
   attach(p: number, host: number): void {
-    this.gapIndex.locate(host, this.gapIndex.key(this.state.r, host));
+    if (this.addressed) this.gapIndex.locate(host, this.endOf(this.state.r, host));
     this.place(p, host, this.occupied(p));
   }
 
@@ -359,27 +385,27 @@ export class BlockLayout {
     const after = requested + (-requested & this.mask);
     const gap = this.gapAfter(p);
     if (after - before > gap) return false;
+    const sizes = this.sizes;
+    if (sizes !== null && gap > 0 && after !== before) sizes.remove(p);
     // The new size first: an insertion that splits or shares a leaf reads the gap's start
     // (its key) from this record. (Finding the old gap goes by the key given, not the record.)
     r[p + REQ] = requested;
     if (after !== before) {
-      const index = this.gapIndex;
       const end = r[p + OFF] + before;
       const rest = gap - (after - before);
-      if (gap > 0) {
-        index.locate(p, end);
-        this.sizes?.remove(p);
-        if (rest === 0) {
-          index.remove();
-          this.state.h[H_GAPS]--;
+      if (this.addressed) {
+        const index = this.gapIndex;
+        if (gap > 0) {
+          index.locate(p, end);
+          if (rest === 0) index.remove();
+          else index.set(p, end + after - before, rest);
         } else {
-          index.set(p, end + after - before, rest);
+          index.insert(p, end + after - before, rest);
         }
-      } else {
-        index.insert(p, end + after - before, rest);
-        this.state.h[H_GAPS]++;
       }
-      if (rest !== 0) this.sizes?.insert(p, rest);
+      if (gap > 0 && rest === 0) this.state.h[H_GAPS]--;
+      else if (gap === 0) this.state.h[H_GAPS]++;
+      if (rest !== 0) sizes?.insert(p, rest);
       this.addUsed(after - before);
     }
     return true;
@@ -423,44 +449,34 @@ export class BlockLayout {
     const last = run[count - 1];
     const delta = this.gapAfter(host);
     const lastGap = this.gapAfter(last);
-    const lastEnd = index.key(r, last);
+    const lastEnd = this.endOf(r, last);
+    const addressed = this.addressed;
     if (reindex) {
-      index.locate(host, index.key(r, host));
-      index.remove();
-      this.sizes?.remove(host);
-      if (lastGap > 0) {
-        index.locate(last, lastEnd);
-        index.set(last, lastEnd - delta, lastGap + delta);
-        this.sizes?.remove(last);
+      if (addressed) {
+        index.locate(host, this.endOf(r, host));
+        index.remove();
+        if (lastGap > 0) {
+          index.locate(last, lastEnd);
+          index.set(last, lastEnd - delta, lastGap + delta);
+        }
       }
+      this.sizes?.remove(host);
+      if (lastGap > 0) this.sizes?.remove(last);
     }
     for (let i = 0; i < count; i++) r[run[i] + OFF] -= delta;
     if (reindex) {
-      if (lastGap === 0) index.insert(last, lastEnd - delta, delta);
+      if (addressed && lastGap === 0) index.insert(last, lastEnd - delta, delta);
       this.sizes?.insert(last, lastGap + delta);
       if (lastGap > 0) this.state.h[H_GAPS]--;
     }
   }
 
-  /** Rebuilds the gap counter and both indexes from the blocks, after slides made without them. O(B). */
+  /**
+   * Rebuilds the gap counter and the indexes from the blocks, after slides made without them
+   * (the gap index only when kept). O(B).
+   */
   reindex(): void {
-    const r = this.state.r;
-    const hosts = new Uint32Array(this.live + 1);
-    const sizes = new Uint32Array(this.live + 1);
-    let count = 0;
-    for (let p = SENTINEL; p !== NIL; p = r[p + NEXT]) {
-      const gap = this.gapAfter(p);
-      if (gap === 0) continue;
-      hosts[count] = p;
-      sizes[count++] = gap;
-    }
-    this.gapIndex.build(hosts, sizes, count);
-    this.state.h[H_GAPS] = count;
-    const s = this.sizes;
-    if (s !== null) {
-      s.clear();
-      for (let i = 0; i < count; i++) s.insert(hosts[i], sizes[i]);
-    }
+    this.rebuildIndexes(this.addressed, true);
   }
 
   /**
@@ -608,19 +624,31 @@ export class BlockLayout {
     if (tail !== h[H_UNUSED_TAIL]) return 'unused record queue tail is wrong';
     if (blocks + unused + 1 !== used) return 'record accounting is broken';
 
-    // The gap index: exactly the gaps, in address order.
-    let k = 0;
-    const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
-    const problem = this.gapIndex.check(isBlock, (p, size) => {
-      if (k >= gapHosts.length || gapHosts[k] !== p)
-        return `gap index entry ${k} is not the gap after block ${gapHosts[k] ?? 'none'}`;
-      if (gapOf[p / STRIDE] !== size)
-        return `gap index entry ${k} holds ${size} bytes, the gap ${gapOf[p / STRIDE]}`;
-      k++;
-      return undefined;
-    });
-    if (problem !== undefined) return problem;
-    if (k !== gapHosts.length) return `${gapHosts.length} gaps, ${k} in the gap index`;
+    // The gap index: exactly the gaps, in address order. A best-fit heap may have none (then
+    // no node is in use).
+    if (this.addressed) {
+      let k = 0;
+      const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
+      const problem = this.gapIndex.check(isBlock, (p, size) => {
+        if (k >= gapHosts.length || gapHosts[k] !== p)
+          return `gap index entry ${k} is not the gap after block ${gapHosts[k] ?? 'none'}`;
+        if (gapOf[p / STRIDE] !== size)
+          return `gap index entry ${k} holds ${size} bytes, the gap ${gapOf[p / STRIDE]}`;
+        k++;
+        return undefined;
+      });
+      if (problem !== undefined) return problem;
+      if (k !== gapHosts.length) return `${gapHosts.length} gaps, ${k} in the gap index`;
+    } else if (this.sizes === null) {
+      return 'a first-fit heap has no gap index';
+    } else if (
+      h[H_NODES_USED] !== 1 ||
+      h[H_NODE_FREE] !== NIL ||
+      h[H_GAP_HEIGHT] !== 0 ||
+      h[H_LARGEST] !== 0
+    ) {
+      return 'index nodes are in use without a gap index';
+    }
 
     // The size index: exactly the hosts of gaps, with their sizes.
     if (this.sizes !== null) {
@@ -658,34 +686,97 @@ export class BlockLayout {
   private place(p: number, host: number, occupied: number): void {
     const r = this.state.r;
     const index = this.gapIndex;
-    const key = index.key(r, host);
-    const pad = -key & (this.alignOf(p) - 1); // stays the host's gap
+    const addressed = this.addressed;
+    const key = this.endOf(r, host);
+    const gap = addressed ? index.size : this.gapAfter(host);
+    // Padding (over-aligned blocks only: every key is a multiple of the heap's alignment) stays
+    // the host's gap.
+    const pad = (r[p + META] & ALIGN_FIELD) === 0 ? 0 : -key & (this.alignOf(p) - 1);
     const start = key + pad;
-    const rest = index.size - pad - occupied;
+    const rest = gap - pad - occupied;
+    const sizes = this.sizes;
+    sizes?.remove(host);
     r[p + OFF] = start;
     const next = r[host + NEXT];
     r[p + PREV] = host;
     r[p + NEXT] = next;
     r[host + NEXT] = p;
     if (next !== NIL) r[next + PREV] = p;
-    const sizes = this.sizes;
-    sizes?.remove(host);
-    if (pad !== 0) {
-      index.set(host, key, pad);
-      sizes?.insert(host, pad);
-      if (rest !== 0) {
-        index.insert(p, start + occupied, rest); // may replace the buffer
-        this.state.h[H_GAPS]++;
-        sizes?.insert(p, rest);
+    if (addressed) {
+      if (pad !== 0) {
+        index.set(host, key, pad);
+        if (rest !== 0) index.insert(p, start + occupied, rest); // may replace the buffer
+      } else if (rest === 0) {
+        index.remove();
+      } else {
+        index.set(p, start + occupied, rest);
       }
-    } else if (rest === 0) {
-      index.remove();
-      this.state.h[H_GAPS]--;
-    } else {
-      index.set(p, start + occupied, rest);
-      sizes?.insert(p, rest);
     }
+    if (sizes !== null) {
+      if (pad !== 0) sizes.insert(host, pad);
+      if (rest !== 0) sizes.insert(p, rest);
+    }
+    if (pad !== 0 && rest !== 0) this.state.h[H_GAPS]++;
+    else if (pad === 0 && rest === 0) this.state.h[H_GAPS]--;
     this.addUsed(occupied);
+  }
+
+  /** Builds the gap index (when `gaps`) and the size index (when `sizes` and kept) from the blocks. O(B). */
+  private rebuildIndexes(gaps: boolean, sizes: boolean): void {
+    const r = this.state.r;
+    const hosts = new Uint32Array(this.live + 1);
+    const lengths = new Uint32Array(this.live + 1);
+    let count = 0;
+    for (let p = SENTINEL; p !== NIL; p = r[p + NEXT]) {
+      const gap = this.gapAfter(p);
+      if (gap === 0) continue;
+      hosts[count] = p;
+      lengths[count++] = gap;
+    }
+    if (gaps) this.gapIndex.build(hosts, lengths, count);
+    this.state.h[H_GAPS] = count;
+    const s = this.sizes;
+    if (sizes && s !== null) {
+      s.clear();
+      for (let i = 0; i < count; i++) s.insert(hosts[i], lengths[i]);
+    }
+  }
+
+  /** Where the gap of host `p` starts: its end. */
+  private endOf(r: Uint32Array, p: number): number {
+    const q = r[p + REQ];
+    return r[p + OFF] + q + (-q & this.mask);
+  }
+
+  /** `detach`'s part in the gap index: the gaps around `p` and its space join. */
+  private detachGap(
+    p: number,
+    pred: number,
+    predEnd: number,
+    before: number,
+    occupied: number,
+    after: number,
+  ): void {
+    const index = this.gapIndex;
+    if (after > 0) {
+      const end = predEnd + before + occupied;
+      index.locate(p, end);
+      if (before > 0) {
+        // Both gaps join: in one leaf when they share one (the usual case), else remove and grow.
+        if (!index.joinPrevious(pred, before + occupied + after)) {
+          index.remove();
+          index.locate(pred, predEnd);
+          index.set(pred, predEnd, before + occupied + after);
+        }
+      } else {
+        index.set(pred, predEnd, occupied + after);
+      }
+    } else if (before > 0) {
+      index.locate(pred, predEnd);
+      index.set(pred, predEnd, before + occupied);
+    } else {
+      index.insert(pred, predEnd, occupied);
+    }
   }
 
   /** Changes the occupied-bytes counter, noting a new peak. */

@@ -81,6 +81,15 @@ export class SizeIndex {
     return NIL;
   }
 
+  /** The largest gap size, 0 when there are no gaps: the last in (size, address) order. O(log F). */
+  largest(): number {
+    const links = this.state.links!;
+    let t = this.state.h[H_SIZE_ROOT];
+    if (t === NIL) return 0;
+    for (let g = links[(t / STRIDE) * W + 1]; g !== NIL; g = links[(g / STRIDE) * W + 1]) t = g;
+    return links[(t / STRIDE) * W + SIZE];
+  }
+
   /** Adds host `p`, whose gap holds `size` bytes (more than 0). O(log F). */
   insert(p: number, size: number): void {
     const links = this.state.links!;

@@ -27,7 +27,7 @@ export const H_FLAGS = 4;
 /** compactSliceBytes, 0 when unset. */
 export const H_SLICE_BYTES = 5;
 export const H_MAX_BLOCKS = 6;
-/** Root node of the gap index (the gaps in address order). */
+/** Root node of the gap index (the gaps in address order); NIL in a best-fit heap outside a compaction. */
 export const H_GAP_ROOT = 7;
 /** Root record of the size index (best fit), NIL without one. */
 export const H_SIZE_ROOT = 8;

@@ -101,7 +101,8 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   const used = header[H_RECORDS_USED];
   if (used < 2 || used > MAX_RECORDS) return `record count ${used} is out of range`;
   const nodes = header[H_NODES_USED];
-  if (nodes < 2 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
+  // 1: only the nil node (a best-fit heap without its gap index).
+  if (nodes < 1 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
   const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const n = metadataWords(used, bestFit, nodes);
   const offsetsOnly = (header[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0;
