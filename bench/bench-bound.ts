@@ -21,6 +21,8 @@ import { Rng } from '../test/prng.js';
 import type { Section, TargetResult } from './report.js';
 import { TLSF_ALIGN, Tlsf, tlsfFitSize } from './tlsf.js';
 import { fmtBytes, fmtInt, fmtRatio, mdTable, median, now, progress } from './util.js';
+import type { BlockLayout } from '../src/layout/block-layout.js';
+import { STRIDE } from '../src/layout/records.js';
 
 /** TLSF over the churn workload; a slot whose allocation failed holds -1 until its next step. */
 export class TlsfChurner {
@@ -74,6 +76,98 @@ export class TlsfChurner {
 /** Why the speed targets (2x first fit, 2.5x best fit) are missed, measured in the session that built the gap index. */
 const WHY_MISSED =
   'Where the time goes (first fit, measured with `--cpu-prof` and per-operation counters on these sequences): per pair, one first-fit descent (about 60-100 ns: the root, one or two inner nodes and a leaf, about 19 sizes scanned in the leaf), about 0.95 descents by key to find the gap a free changes (50-150 ns, mostly cache misses on the leaf at 10,000 and 100,000 live), about one rescan of a 48-entry leaf when the changed gap was its largest, and three or four random record reads for the neighbours in the address-ordered list. TLSF finds its neighbours by boundary tags and its block by two bitmap lookups, with no order to keep. The previous layout (every block in one treap) cost 8.7x / 10.8x / 6.7x TLSF first fit and 16x / 20x / 13x best fit; the gap index is 2-3x faster, and the remaining ratio is the price of exact address order. Best fit also keeps a (size, address) treap, whose insert and remove per pair cost about as much as the gap index: a B+tree by size is the next step there.';
+
+/** The first-fit layout under a churner's MemoryManager (its engine is internal). */
+function layoutOf(c: OursChurner): BlockLayout {
+  return (c.mm as unknown as { core: { layout: BlockLayout } }).core.layout;
+}
+
+/** Where a first-fit pair's time goes, measured on a copy of a churn heap's layout. */
+interface Parts {
+  /** ns per first-fit descent (by size) alone, the cursor left on the gap. */
+  fitNs: number;
+  /** ns per descent by key to a given gap (what a free does to find the gap it changes). */
+  locateNs: number;
+  /** Descents by key per pair: frees next to a gap; and insertions (a new gap between two blocks). */
+  locatesPerPair: number;
+  insertsPerPair: number;
+  /** ns per pair at the layout level (no handles, no argument checks). */
+  layoutNs: number;
+}
+
+/**
+ * Times the parts of a first-fit pair on copies of `c`'s layout, replaying steps [from, to) of
+ * the churn: the whole pair at the layout level; the descent by size alone (read only); the
+ * descent by key to random gaps (read only); and counts how many frees need each kind of
+ * index change.
+ */
+function measureParts(c: OursChurner, w: ChurnWorkload, from: number, to: number): Parts {
+  const base = layoutOf(c);
+  const slots = new Int32Array(w.live);
+  // The churner's handles name records: id * 4096 + generation.
+  const handles = (c as unknown as { slots: Int32Array }).slots;
+  for (let i = 0; i < w.live; i++) slots[i] = Math.floor(handles[i] / 4096) * STRIDE;
+  const replay = (
+    layout: BlockLayout,
+    count: boolean,
+  ): { ms: number; locates: number; inserts: number } => {
+    const r0 = slots.slice();
+    let locates = 0;
+    let inserts = 0;
+    const t0 = now();
+    for (let s = from; s < to; s++) {
+      const j = w.victims[s];
+      const p = r0[j];
+      if (count) {
+        const before = layout.gapAfter(layout.prev(p));
+        const after = layout.gapAfter(p);
+        if (before > 0 || after > 0) locates++;
+        else inserts++;
+      }
+      layout.release(p);
+      const n = w.sizes[s];
+      r0[j] = layout.allocate(n + (-n & 7), n);
+      if (r0[j] === 0) throw new Error('bound: a layout replay ran out of room');
+    }
+    return { ms: now() - t0, locates, inserts };
+  };
+  const counted = replay(base.clone(), true);
+  let layoutMs = Infinity;
+  for (let k = 0; k < 3; k++) layoutMs = Math.min(layoutMs, replay(base.clone(), false).ms);
+  const steps = to - from;
+  // Read-only descents on the heap as it is.
+  const index = base.gapIndex;
+  const r = base.state.r;
+  const hosts: number[] = [];
+  base.forEach((p) => {
+    if (base.gapAfter(p) > 0) hosts.push(p);
+  });
+  let fitMs = Infinity;
+  let locateMs = Infinity;
+  let sink = 0;
+  for (let k = 0; k < 5; k++) {
+    let t0 = now();
+    for (let s = from; s < to; s++) {
+      const n = w.sizes[s];
+      sink += index.firstFit(n + (-n & 7));
+    }
+    fitMs = Math.min(fitMs, now() - t0);
+    t0 = now();
+    for (let s = from; s < to; s++) {
+      const p = hosts[w.victims[s] % hosts.length];
+      index.locate(p, index.key(r, p));
+    }
+    locateMs = Math.min(locateMs, now() - t0);
+  }
+  if (sink === 0) throw new Error('bound: no first-fit descent found a gap');
+  return {
+    fitNs: (fitMs * 1e6) / steps,
+    locateNs: (locateMs * 1e6) / steps,
+    locatesPerPair: counted.locates / steps,
+    insertsPerPair: counted.inserts / steps,
+    layoutNs: (layoutMs * 1e6) / steps,
+  };
+}
 
 interface DriverConfig {
   capacity: number;
@@ -354,11 +448,13 @@ export function benchBound(): Section {
 
   const rows: string[][] = [];
   const summary: string[][] = [];
+  const partRows: string[][] = [];
   const notes: string[] = [];
   const data: Record<string, number> = {};
   for (const cfg of CONFIGS) {
     gc?.(); // drop the previous size's heaps before building 2 x capacity of new ones
-    const w = makeChurnWorkload(cfg.live, cfg.warmup + ROUNDS * (REWARM + STEPS), CHURN_SEED);
+    const timedEnd = cfg.warmup + ROUNDS * (REWARM + STEPS);
+    const w = makeChurnWorkload(cfg.live, timedEnd + STEPS, CHURN_SEED);
     progress(
       `bound ${fmtInt(cfg.live)} live: fill + ${fmtInt(cfg.warmup)} warm-up steps (heap ${fmtBytes(w.capacity)})`,
     );
@@ -398,6 +494,23 @@ export function benchBound(): Section {
 
     const bestOf = (k: Kind): number => Math.min(...samples[k]);
     const medianOf = (k: Kind): number => median(samples[k]);
+    progress(`bound ${fmtInt(cfg.live)} live: parts of a first-fit pair`);
+    const parts = measureParts(first, w, timedEnd, timedEnd + STEPS);
+    const byKey = parts.locatesPerPair * parts.locateNs;
+    partRows.push([
+      fmtInt(cfg.live),
+      `${(bestOf('tlsf') * 1e6).toFixed(0)} ns`,
+      `${(bestOf('first') * 1e6).toFixed(0)} ns`,
+      `${parts.layoutNs.toFixed(0)} ns`,
+      `${parts.fitNs.toFixed(0)} ns`,
+      `${parts.locatesPerPair.toFixed(2)} × ${parts.locateNs.toFixed(0)} ns = ${byKey.toFixed(0)} ns`,
+      parts.insertsPerPair.toFixed(2),
+      `${(parts.layoutNs - parts.fitNs - byKey).toFixed(0)} ns`,
+      `${(bestOf('first') * 1e6 - parts.layoutNs).toFixed(0)} ns`,
+    ]);
+    data[`layout${cfg.live}`] = parts.layoutNs;
+    data[`fitNs${cfg.live}`] = parts.fitNs;
+    data[`locateNs${cfg.live}`] = parts.locateNs;
     for (const kind of KINDS) {
       rows.push([
         fmtInt(cfg.live),
@@ -447,12 +560,30 @@ export function benchBound(): Section {
     ['live blocks', 'TLSF per pair (best)', 'first fit / TLSF', 'best fit / TLSF'],
     summary,
   );
+  const partsTable = mdTable(
+    [
+      'live blocks',
+      'TLSF pair',
+      'first-fit pair',
+      'of it, layout only',
+      'descent by size (1 per pair)',
+      'descents by key per pair × each',
+      'new gaps inserted per pair',
+      'rest of the layout: index updates, maxima, records, links',
+      'API: handles, checks, events',
+    ],
+    partRows,
+  );
   const markdown = [
     `The churn sequences of benchmark 1 (same seed, fill and warm-up steps; ${ROUNDS} rounds continuing the sequence, each ${fmtInt(REWARM)} untimed steps to re-warm the caches after the other allocators ran, then ${fmtInt(STEPS)} timed steps; the order of the allocators rotated each round), replayed on an O(1) two-level segregated-fit allocator (bench/tlsf.ts: 32 second-level classes, sizes below 256 B classed linearly, good-fit search, immediate coalescing, offsets only, metadata in typed arrays) and on MemoryManager with zeroFill off, first fit and best fit. TLSF is the yardstick of what one alloc+free pair can cost in plain TypeScript; it does less than handle-heap (no handles, no bytes, no compaction, good fit rather than first or best fit). Figures are the best of the rounds (the median beside it); ratios are handle-heap / TLSF.`,
     '',
     summaryTable,
     '',
     WHY_MISSED,
+    '',
+    'Where a first-fit pair goes, measured in this run after the timed rounds: the pair replayed on copies of the first-fit heap\'s layout (no handles, no argument checks), and the two kinds of gap-index descent timed alone on that heap (read only: first fit for the workload\'s sizes; the descent by key to a random gap, as a free makes). "Descents by key per pair" counts the frees next to a gap (a free between two blocks inserts a new gap instead, which also descends by key). Timings are best of 3 to 5 passes over 50,000 steps.',
+    '',
+    partsTable,
     '',
     table,
     '',
