@@ -10,14 +10,11 @@ import {
   type MemoryManagerOptions,
 } from '../src/index.js';
 import {
-  FLAG_BEST_FIT,
   HEADER_WORDS,
   H_CHECKSUM,
-  H_FLAGS,
   H_NODES_USED,
   H_RECORDS_USED,
   H_VERSION,
-  LINK_WORDS,
   NODE_WORDS,
   RECORD_WORDS,
 } from '../src/memory/format.js';
@@ -76,12 +73,8 @@ function observe(mm: MemoryManager) {
 function metadataOf(snapshot: Uint8Array): { words: Uint32Array; seal: () => Uint8Array } {
   const copy = snapshot.slice();
   const header = new Uint32Array(copy.buffer, 0, HEADER_WORDS);
-  const used = header[H_RECORDS_USED];
-  const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const n =
-    HEADER_WORDS +
-    used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0)) +
-    header[H_NODES_USED] * NODE_WORDS;
+    HEADER_WORDS + header[H_RECORDS_USED] * RECORD_WORDS + header[H_NODES_USED] * NODE_WORDS;
   const words = new Uint32Array(copy.buffer, 0, n);
   return {
     words,

@@ -3,10 +3,13 @@
 // The free space after a block, its gap, is where the next block starts minus where this one
 // ends: no record of its own, so free space is never split between two records (no two free
 // blocks touch) and costs no record. The gap index holds every non-empty gap by address (first
-// fit), the size index by size (best fit, best-fit heaps only).
+// fit), the size index by size, then address (best fit, best-fit heaps only); both are B+trees
+// whose nodes come from one pool in the state (node-pool.ts).
 //
-// This class is the only writer of records, links, the indexes and the header's counters: the
-// compactor and the scrambler decide moves and copy bytes through its operations.
+// This class is the only writer of records, the indexes and the header's counters: the
+// compactor and the scrambler decide moves and copy bytes through its operations. The size
+// index keys a gap by its start, so it is told of every change to a gap with the size and start
+// it had (its host's record may already say otherwise).
 import {
   FLAG_BEST_FIT,
   FLAG_OFFSETS_ONLY,
@@ -19,6 +22,7 @@ import {
   H_LIVE,
   H_MAGIC,
   H_MAX_BLOCKS,
+  H_NODES_USED,
   H_OVER_ALIGNED,
   H_PEAK,
   H_PINNED,
@@ -27,18 +31,19 @@ import {
   H_RESERVED,
   H_RESERVED_END,
   H_SLICE_BYTES,
+  H_SIZE_HEIGHT,
   H_SIZE_ROOT,
   H_UNUSED_HEAD,
   H_UNUSED_TAIL,
   H_USED,
   H_VERSION,
   KNOWN_FLAGS,
-  LINK_WORDS,
   MAGIC,
   VERSION,
 } from '../memory/format.js';
 import { HeapState, bytesFor } from '../memory/heap-state.js';
 import { GapIndex } from './gap-index.js';
+import { checkAccounting, checkPool, resetNodes } from './node-pool.js';
 import {
   ALIGN_FIELD,
   ALIGN_SHIFT,
@@ -93,7 +98,7 @@ export class BlockLayout {
     this.state = state;
     this.records = new BlockRecords(state);
     this.gapIndex = new GapIndex(state);
-    this.sizes = state.links !== null ? new SizeIndex(state) : null;
+    this.sizes = (state.h[H_FLAGS] & FLAG_BEST_FIT) !== 0 ? new SizeIndex(state) : null;
     this.capacity = state.h[H_CAPACITY];
     this.mask = state.h[H_ALIGN] - 1;
     this.shared = state.shared;
@@ -113,18 +118,22 @@ export class BlockLayout {
     if (shared) {
       // A shared state grows in place up to a size fixed now: room for every block the heap
       // can hold (no more than capacity / align, nor maxBlocks) and their index nodes, within
-      // MAX_SHARED_STATE; maxBlocks comes down to what that room holds.
+      // MAX_SHARED_STATE; maxBlocks comes down to what that room holds. A tree's leaves hold at
+      // least a quarter of LEAF_SLOTS (12 gaps) but at the root, so a tenth of the gaps (one
+      // more than the blocks) in nodes covers one tree, leaves and inner nodes; best fit keeps
+      // two trees of every gap.
       const most = Math.min(maxBlocks, Math.floor(capacity / align));
+      const trees = bestFit ? 2 : 1;
       const fits = (blocks: number): number =>
-        bytesFor({ records: blocks + 4, nodes: Math.ceil((blocks + 4) / 10) + 64 }, bestFit);
+        bytesFor({ records: blocks + 4, nodes: trees * (Math.ceil((blocks + 4) / 10) + 64) });
       let blocks = most;
       if (fits(blocks) > MAX_SHARED_STATE) {
         blocks = Math.floor((most * MAX_SHARED_STATE) / fits(most)) - 64;
       }
       maxBlocks = Math.max(1, blocks);
-      state = HeapState.createShared(64, bestFit, fits(maxBlocks));
+      state = HeapState.createShared(64, fits(maxBlocks));
     } else {
-      state = HeapState.create(64, bestFit);
+      state = HeapState.create(64);
     }
     const h = state.h;
     h[H_MAGIC] = MAGIC;
@@ -139,7 +148,9 @@ export class BlockLayout {
     const layout = new BlockLayout(state);
     const s = layout.records.take();
     if (s !== SENTINEL) throw new Error('internal: the sentinel is not record 1');
+    resetNodes(state);
     layout.gapIndex.reset();
+    layout.sizes?.reset();
     layout.gapIndex.insert(SENTINEL, 0, capacity);
     layout.sizes?.insert(SENTINEL, capacity);
     h[H_GAPS] = 1;
@@ -247,11 +258,11 @@ export class BlockLayout {
     }
     if (this.sizes === null) return this.gapIndex.firstFitAligned(occupied, align);
     const r = this.state.r;
-    const sizes = this.sizes;
-    return sizes.bestFitWhere(occupied, (host) => {
-      const key = this.gapIndex.key(r, host);
-      return (-key & (align - 1)) + occupied <= sizes.sizeOf(host);
-    });
+    const index = this.gapIndex;
+    return this.sizes.bestFitWhere(
+      occupied,
+      (host, size) => (-index.key(r, host) & (align - 1)) + occupied <= size,
+    );
   }
 
   /**
@@ -322,15 +333,15 @@ export class BlockLayout {
           index.set(pred, predEnd, before + occupied + after);
         }
         this.state.h[H_GAPS]--;
-        sizes?.remove(pred);
+        sizes?.remove(pred, before, predEnd);
       } else {
         index.set(pred, predEnd, occupied + after);
       }
-      sizes?.remove(p);
+      sizes?.remove(p, after, end);
     } else if (before > 0) {
       index.locate(pred, predEnd);
       index.set(pred, predEnd, before + occupied);
-      sizes?.remove(pred);
+      sizes?.remove(pred, before, predEnd);
     } else {
       index.insert(pred, predEnd, occupied);
       this.state.h[H_GAPS]++;
@@ -368,7 +379,7 @@ export class BlockLayout {
       const rest = gap - (after - before);
       if (gap > 0) {
         index.locate(p, end);
-        this.sizes?.remove(p);
+        this.sizes?.remove(p, gap, end); // its record has the new size: the old start given
         if (rest === 0) {
           index.remove();
           this.state.h[H_GAPS]--;
@@ -425,13 +436,14 @@ export class BlockLayout {
     const lastGap = this.gapAfter(last);
     const lastEnd = index.key(r, last);
     if (reindex) {
-      index.locate(host, index.key(r, host));
+      const hostEnd = index.key(r, host);
+      index.locate(host, hostEnd);
       index.remove();
-      this.sizes?.remove(host);
+      this.sizes?.remove(host, delta, hostEnd);
       if (lastGap > 0) {
         index.locate(last, lastEnd);
         index.set(last, lastEnd - delta, lastGap + delta);
-        this.sizes?.remove(last);
+        this.sizes?.remove(last, lastGap, lastEnd); // before the run's offsets change
       }
     }
     for (let i = 0; i < count; i++) r[run[i] + OFF] -= delta;
@@ -454,13 +466,10 @@ export class BlockLayout {
       hosts[count] = p;
       sizes[count++] = gap;
     }
+    resetNodes(this.state); // both trees are built again from fresh nodes
     this.gapIndex.build(hosts, sizes, count);
+    this.sizes?.build(hosts, sizes, count);
     this.state.h[H_GAPS] = count;
-    const s = this.sizes;
-    if (s !== null) {
-      s.clear();
-      for (let i = 0; i < count; i++) s.insert(hosts[i], sizes[i]);
-    }
   }
 
   /**
@@ -524,8 +533,6 @@ export class BlockLayout {
       (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)
     )
       return 'an offsets-only heap has no bytes to zero-fill';
-    if (((h[H_FLAGS] & FLAG_BEST_FIT) !== 0) !== (this.sizes !== null))
-      return 'strategy flag and size index disagree';
     if (h[H_MAX_BLOCKS] === 0 || h[H_MAX_BLOCKS] > MAX_LIVE_BLOCKS)
       return `maxBlocks ${h[H_MAX_BLOCKS]} out of range`;
     if (used < 2 || used > h[H_RECORD_CAPACITY] || used > MAX_RECORDS)
@@ -609,9 +616,13 @@ export class BlockLayout {
     if (blocks + unused + 1 !== used) return 'record accounting is broken';
 
     // The gap index: exactly the gaps, in address order.
+    const poolProblem = checkPool(this.state);
+    if (poolProblem !== undefined) return poolProblem;
+    /** The nodes the trees hold, by id: each may be visited once, by one tree. */
+    const seenNodes = new Uint8Array(h[H_NODES_USED]);
     let k = 0;
     const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
-    const problem = this.gapIndex.check(isBlock, (p, size) => {
+    const problem = this.gapIndex.check(seenNodes, isBlock, (p, size) => {
       if (k >= gapHosts.length || gapHosts[k] !== p)
         return `gap index entry ${k} is not the gap after block ${gapHosts[k] ?? 'none'}`;
       if (gapOf[p / STRIDE] !== size)
@@ -622,33 +633,23 @@ export class BlockLayout {
     if (problem !== undefined) return problem;
     if (k !== gapHosts.length) return `${gapHosts.length} gaps, ${k} in the gap index`;
 
-    // The size index: exactly the hosts of gaps, with their sizes.
+    // The size index: exactly the gaps, by size then address, with their sizes.
     if (this.sizes !== null) {
       let hosts = 0;
-      let stray: string | undefined;
-      const root = h[H_SIZE_ROOT];
-      if (root !== NIL && !valid(root)) return 'size index root is not a record';
-      const links = this.state.links!;
-      const sizes = this.sizes;
-      const problem = sizes.check(used, (p) => {
-        if (stray !== undefined) return;
-        const id = p / STRIDE;
-        const l = links[id * LINK_WORDS];
-        const g = links[id * LINK_WORDS + 1];
-        if ((l !== NIL && !valid(l)) || (g !== NIL && !valid(g)))
-          stray = 'size index link is not a record';
-        else if (seen[id] !== 1 || gapOf[id] === 0)
-          stray = 'size index holds a record without a gap';
-        else if (sizes.sizeOf(p) !== gapOf[id]) stray = 'size index holds a wrong gap size';
-        else hosts++;
+      const sizesProblem = this.sizes.check(seenNodes, isBlock, (p, size) => {
+        const gap = gapOf[p / STRIDE];
+        if (gap === 0) return `size index entry ${hosts} is not a gap`;
+        if (gap !== size) return `size index entry ${hosts} holds ${size} bytes, the gap ${gap}`;
+        hosts++;
+        return undefined;
       });
-      if (problem !== undefined) return problem;
-      if (stray !== undefined) return stray;
+      if (sizesProblem !== undefined) return sizesProblem;
       if (hosts !== gapHosts.length) return `${gapHosts.length} gaps, ${hosts} in the size index`;
-    } else if (h[H_SIZE_ROOT] !== NIL) {
+    } else if (h[H_SIZE_ROOT] !== NIL || h[H_SIZE_HEIGHT] !== 0) {
       return 'a first-fit heap has a size index';
     }
-    return undefined;
+    // Every node is in one tree or unused, once.
+    return checkAccounting(this.state, seenNodes);
   }
 
   /**
@@ -661,7 +662,8 @@ export class BlockLayout {
     const key = index.key(r, host);
     const pad = -key & (this.alignOf(p) - 1); // stays the host's gap
     const start = key + pad;
-    const rest = index.size - pad - occupied;
+    const gap = index.size;
+    const rest = gap - pad - occupied;
     r[p + OFF] = start;
     const next = r[host + NEXT];
     r[p + PREV] = host;
@@ -669,7 +671,7 @@ export class BlockLayout {
     r[host + NEXT] = p;
     if (next !== NIL) r[next + PREV] = p;
     const sizes = this.sizes;
-    sizes?.remove(host);
+    sizes?.remove(host, gap, key);
     if (pad !== 0) {
       index.set(host, key, pad);
       sizes?.insert(host, pad);
