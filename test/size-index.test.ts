@@ -11,6 +11,7 @@ import { checkAccounting, resetNodes } from '../src/layout/node-pool.js';
 import { NIL, OFF, REQ, STRIDE } from '../src/layout/records.js';
 import { SizeIndex } from '../src/layout/size-index.js';
 import {
+  FANOUT,
   FLAG_BEST_FIT,
   H_ALIGN,
   H_NODES_USED,
@@ -209,11 +210,16 @@ describe('SizeIndex', () => {
       const j = rand(i + 1);
       [order[i], order[j]] = [order[j], order[i]];
     }
-    // Down to 2,000 gaps: merges and shares keep every leaf at least a quarter full.
-    for (const p of order.slice(0, 18_000)) t.remove(p);
-    const nodes = t.verify();
-    expect(nodes).toBeLessThanOrEqual(Math.ceil(2000 / (LEAF_SLOTS / 4)) + 12);
-    for (const p of order.slice(18_000)) t.remove(p);
+    // Merges and shares keep every node but the root at least a quarter full: leaves of 12
+    // gaps or more, inner nodes of 8 children or more.
+    let removed = 0;
+    for (const left of [6000, 2000, 300, 60]) {
+      for (; removed < order.length - left; removed++) t.remove(order[removed]);
+      const leaves = Math.ceil(left / (LEAF_SLOTS / 4));
+      const inner = Math.ceil(leaves / (FANOUT / 4)) + Math.ceil(leaves / (FANOUT / 4) ** 2) + 1;
+      expect(t.verify()).toBeLessThanOrEqual(leaves + inner);
+    }
+    for (; removed < order.length; removed++) t.remove(order[removed]);
     expect(t.verify()).toBe(1);
     expect(t.state.h[H_SIZE_HEIGHT]).toBe(1);
   });
