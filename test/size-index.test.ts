@@ -224,6 +224,33 @@ describe('SizeIndex', () => {
     expect(t.state.h[H_SIZE_HEIGHT]).toBe(1);
   });
 
+  it('a removal trusts the cursor of the last search only while its whole path still holds', () => {
+    // Two views of one state, as two threads of a shared heap have: the other one inserts gaps
+    // before the one this one's cursor was left on, so leaves split to its left and its leaf's
+    // place in its parent moves, while the leaf may still hold it at the same slot.
+    const rand = lcg(33);
+    const t = new Harness(12_000, rand);
+    const other = new SizeIndex(t.state);
+    const free = [...t.hosts];
+    const take = (): number => free.splice(rand(free.length), 1)[0];
+    for (let i = 0; i < 3000; i++) t.insert(take(), 1000 + 2 * rand(1000)); // even sizes
+    for (let round = 0; round < 60; round++) {
+      const n = 1001 + 2 * rand(1000);
+      const found = t.tree.bestFit(n);
+      expect(found).toBe(t.linear(n));
+      for (let i = 0; i < 100; i++) {
+        const p = take();
+        const size = 1 + rand(n - 1); // all before the gap found
+        other.insert(p, size);
+        t.model.set(p, size);
+      }
+      t.remove(found);
+      free.push(found);
+      if (round % 10 === 0) t.verify();
+    }
+    t.verify();
+  });
+
   it('a bulk build sorts by size, then address, and answers like insertions would', () => {
     const rand = lcg(12);
     const t = new Harness(5000, rand);

@@ -157,7 +157,7 @@ export class SizeIndex {
     const leaf = h[H_SIZE_HEIGHT] - 1;
     const b = this.descend(size, key, leaf);
     const c = t[b + COUNT];
-    const lo = this.lowerBound(b, c, size, key, p);
+    const lo = this.lowerBound(b, c, size, key);
     this.at[leaf] = b;
     this.slot[leaf] = lo;
     if (c < LEAF_SLOTS) {
@@ -204,12 +204,27 @@ export class SizeIndex {
    * start it was inserted with (the host's record may have changed since). O(log F).
    */
   remove(p: number, size: number, key: number): void {
+    // An allocation removes the gap its best fit just found: the cursor is still on it.
+    if (this.onEntry(p)) {
+      this.removeAt();
+      return;
+    }
     const t = this.state.n;
     const leaf = this.state.h[H_SIZE_HEIGHT] - 1;
     const b = this.descend(size, key, leaf);
     const c = t[b + COUNT];
-    const j = this.lowerBound(b, c, size, key, p);
-    if (j === c || t[b + HOSTS + j] !== p) {
+    // The leaf's run of gaps of this size by a search on sizes, then the host in it: the hosts'
+    // records (random reads) are not needed to break ties, the descent's first keys did that.
+    let lo = 0;
+    let hi = c;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (t[b + SIZES + mid] < size) lo = mid + 1;
+      else hi = mid;
+    }
+    let j = lo;
+    while (j < c && t[b + HOSTS + j] !== p && t[b + SIZES + j] === size) j++;
+    if (j === c || t[b + HOSTS + j] !== p || t[b + SIZES + j] !== size) {
       throw new Error(`internal: no gap of ${size} bytes at ${key} in the size index`);
     }
     this.at[leaf] = b;
@@ -392,11 +407,10 @@ export class SizeIndex {
   }
 
   /**
-   * The first of the `c` entries of leaf `b` that does not sort before (size, key); host `p`'s
-   * own entry counts as equal without its record being read (the record may have changed).
-   * Binary search reading sizes, and a host's record only among equal sizes.
+   * The first of the `c` entries of leaf `b` that does not sort before (size, key). Binary
+   * search reading sizes, and a host's record only among equal sizes.
    */
-  private lowerBound(b: number, c: number, size: number, key: number, p: number): number {
+  private lowerBound(b: number, c: number, size: number, key: number): number {
     const t = this.state.n;
     const r = this.state.r;
     let lo = 0;
@@ -406,13 +420,33 @@ export class SizeIndex {
       const s = t[b + SIZES + mid];
       let less = s < size;
       if (s === size) {
-        const q = t[b + HOSTS + mid];
-        less = q !== p && this.key(r, q) < key;
+        less = this.key(r, t[b + HOSTS + mid]) < key;
       }
       if (less) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * True when the cursor is on host `p`'s entry: a path from the root down to a leaf slot
+   * holding `p`. Any cursor is checked in full, whatever changed since it was left (another
+   * operation, another thread), so a stale one is never trusted. O(height), no search.
+   */
+  private onEntry(p: number): boolean {
+    const t = this.state.n;
+    const h = this.state.h;
+    const last = h[H_SIZE_HEIGHT] - 1;
+    const b = this.at[last];
+    const j = this.slot[last];
+    if (t[b + HOSTS + j] !== p || j >= t[b + COUNT]) return false;
+    let up = h[H_SIZE_ROOT] * NODE_WORDS;
+    for (let lv = 0; lv < last; lv++) {
+      const i = this.slot[lv];
+      if (this.at[lv] !== up || i >= t[up + COUNT]) return false;
+      up = t[up + KIDS + i] * NODE_WORDS;
+    }
+    return up === b;
   }
 
   /**
