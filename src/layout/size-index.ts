@@ -17,9 +17,11 @@
 //
 // Best fit descends to the last child whose first gap is smaller than the request: the fit is
 // in it or is the first gap after it, one step to the next leaf. Finding a given gap descends
-// by its (size, address). Removals rebalance as the gap index's do (merge or share below a
-// quarter), so the tree stays O(log F) deep. The node and slot of every level of the last
-// descent are kept (the cursor), per thread, valid only within one operation.
+// by its (size, address), then looks for its host among the leaf's gaps of that size (no record
+// read). Removals rebalance as the gap index's do (merge or share below a quarter), so the tree
+// stays O(log F) deep. The node and slot of every level of the last descent are kept (the
+// cursor, per thread): a removal of the gap the last search found (an allocation's) starts from
+// it, once its path from the root is checked to still lead there.
 //
 // The address part of a key must not change while the gap is in the index: the key the index
 // knows is the one it read at insertion, and a removal is given it (callers know the old size
