@@ -12,6 +12,7 @@ import {
   FLAG_BEST_FIT,
   H_GAP_HEIGHT,
   H_GAP_ROOT,
+  H_LARGEST,
   H_NODES_USED,
   LEAF_SLOTS,
 } from '../src/memory/format.js';
@@ -277,8 +278,8 @@ describe('BlockLayout', () => {
     };
     churn(6000);
     expect(layout.addressed).toBe(false);
-    expect(layout.state.h[H_NODES_USED]).toBe(1); // the nil node only: no index node in use
-    expect(layout.check()).toBeUndefined();
+    expect(layout.state.h[H_GAP_ROOT]).toBe(NIL);
+    expect(layout.check()).toBeUndefined(); // every node in use is the size index's
 
     // A sliced compaction: the index exists from its first step to its last, kept exact by
     // the allocations and frees between steps, then goes.
@@ -293,8 +294,7 @@ describe('BlockLayout', () => {
     }
     while (!c.done) c.step(1 << 16);
     expect(layout.addressed).toBe(false);
-    expect(layout.state.h[H_NODES_USED]).toBe(1);
-    expect(layout.check()).toBeUndefined();
+    expect(layout.check()).toBeUndefined(); // the gap index's nodes went back to the pool
 
     // A whole compaction, and a gap-by-address query, which builds the index on demand.
     churn(2000);
@@ -310,7 +310,7 @@ describe('BlockLayout', () => {
     expect(layout.check()).toBeUndefined();
   });
 
-  it('check() insists on a gap index for first fit, and on no node in use without one', () => {
+  it('check() insists on a gap index for first fit, and on no gap-index node left without one', () => {
     const first = BlockLayout.create(1 << 16, 8, 0, 0, 1000);
     first.allocate(64, 64);
     first.state.h[H_GAP_ROOT] = NIL;
@@ -318,8 +318,16 @@ describe('BlockLayout', () => {
     const best = BlockLayout.create(1 << 16, 8, FLAG_BEST_FIT, 0, 1000);
     best.allocate(64, 64);
     expect(best.check()).toBeUndefined();
-    best.state.h[H_NODES_USED] = 2;
-    expect(best.check()).toBe('index nodes are in use without a gap index');
+    best.state.h[H_GAP_HEIGHT] = 1;
+    expect(best.check()).toBe('gap index height or largest gap set without a gap index');
+    best.state.h[H_GAP_HEIGHT] = 0;
+    // A gap index dropped without freeing its nodes: they are in no tree and not unused.
+    best.address();
+    expect(best.check()).toBeUndefined();
+    best.state.h[H_GAP_ROOT] = NIL;
+    best.state.h[H_GAP_HEIGHT] = 0;
+    best.state.h[H_LARGEST] = 0;
+    expect(best.check()).toBe('index node accounting is broken');
   });
 
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {

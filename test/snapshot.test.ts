@@ -10,14 +10,13 @@ import {
   type MemoryManagerOptions,
 } from '../src/index.js';
 import {
-  FLAG_BEST_FIT,
   HEADER_WORDS,
   H_CHECKSUM,
-  H_FLAGS,
   H_NODES_USED,
   H_RECORDS_USED,
+  H_SIZE_HEIGHT,
+  H_SIZE_ROOT,
   H_VERSION,
-  LINK_WORDS,
   NODE_WORDS,
   RECORD_WORDS,
 } from '../src/memory/format.js';
@@ -76,12 +75,8 @@ function observe(mm: MemoryManager) {
 function metadataOf(snapshot: Uint8Array): { words: Uint32Array; seal: () => Uint8Array } {
   const copy = snapshot.slice();
   const header = new Uint32Array(copy.buffer, 0, HEADER_WORDS);
-  const used = header[H_RECORDS_USED];
-  const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const n =
-    HEADER_WORDS +
-    used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0)) +
-    header[H_NODES_USED] * NODE_WORDS;
+    HEADER_WORDS + header[H_RECORDS_USED] * RECORD_WORDS + header[H_NODES_USED] * NODE_WORDS;
   const words = new Uint32Array(copy.buffer, 0, n);
   return {
     words,
@@ -272,5 +267,60 @@ describe('save and restore', () => {
     expect(accepted).toBeGreaterThan(0);
     expect(rejected).toBeGreaterThan(1500);
     expect(accepted + rejected).toBe(3000);
+  });
+
+  it('never returns a broken heap from crafted index nodes of a best-fit heap with thousands of gaps', () => {
+    // Both trees several levels deep, sharing the node region: lies in any node or in the size
+    // index's root and height must be rejected or be harmless.
+    const mm = new MemoryManager({ size: 1 << 20, strategy: 'best-fit' });
+    const rand = mulberry32(77);
+    const hs: Handle[] = [];
+    for (let i = 0; i < 6000; i++) hs.push(mm.allocSync(1 + Math.floor(rand() * 120)));
+    for (let i = 0; i < hs.length; i += 2) mm.freeSync(hs[i]);
+    const snapshot = mm.save();
+    const { words: original } = metadataOf(snapshot);
+    const nodesAt = HEADER_WORDS + original[H_RECORDS_USED] * RECORD_WORDS;
+    expect(original[H_SIZE_HEIGHT]).toBeGreaterThanOrEqual(3);
+    let accepted = 0;
+    let rejected = 0;
+    for (let round = 0; round < 300; round++) {
+      const crafted = metadataOf(snapshot);
+      const words = crafted.words;
+      const edits = 1 + Math.floor(rand() * 3);
+      for (let e = 0; e < edits; e++) {
+        const i =
+          rand() < 0.1
+            ? rand() < 0.5
+              ? H_SIZE_ROOT
+              : H_SIZE_HEIGHT
+            : nodesAt + Math.floor(rand() * (words.length - nodesAt));
+        const kind = rand();
+        words[i] =
+          kind < 0.4
+            ? (words[i] + (rand() < 0.5 ? 1 : -1) * (1 + Math.floor(rand() * 16))) >>> 0
+            : kind < 0.7
+              ? words[nodesAt + Math.floor(rand() * (words.length - nodesAt))]
+              : Math.floor(rand() * 2 ** 32);
+      }
+      let copy: MemoryManager;
+      try {
+        copy = MemoryManager.restore(crafted.seal());
+      } catch (error) {
+        expectCoded(error, MemoryManagerError, INVALID);
+        rejected++;
+        continue;
+      }
+      accepted++;
+      copy.validate();
+      for (let k = 0; k < 200; k++) {
+        const h = hs[1 + 2 * Math.floor(rand() * (hs.length / 2))];
+        if (copy.has(h)) copy.freeSync(h);
+        copy.allocSync(1 + Math.floor(rand() * 200));
+      }
+      copy.validate();
+    }
+    // The unused words of nodes (beyond their counts) restore as they are.
+    expect(accepted).toBeGreaterThan(0);
+    expect(rejected).toBeGreaterThan(150);
   });
 });

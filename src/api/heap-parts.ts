@@ -3,7 +3,6 @@
 import { MemoryManagerError, argTypeError, describe } from '../core/errors.js';
 import { BlockLayout } from '../layout/block-layout.js';
 import {
-  FLAG_BEST_FIT,
   FLAG_OFFSETS_ONLY,
   HEADER_WORDS,
   H_CAPACITY,
@@ -102,9 +101,8 @@ export function attachParts(shared: unknown, options: unknown): HeapParts {
   if ((h[H_FLAGS] & ~KNOWN_FLAGS) !== 0) throw wrong(`its state has unknown flags ${h[H_FLAGS]}`);
   if ((h[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0) throw wrong('it describes an offsets-only heap');
   if (!state.growable) throw wrong('its state buffer is not a growable SharedArrayBuffer');
-  const bestFit = (h[H_FLAGS] & FLAG_BEST_FIT) !== 0;
   const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
-  if (room.records < 2 || room.nodes < 2 || bytesFor(room, bestFit) > state.byteLength) {
+  if (room.records < 2 || room.nodes < 2 || bytesFor(room) > state.byteLength) {
     throw wrong('its state is shorter than its header says');
   }
   const { byteOffset, byteLength } = d;
@@ -118,7 +116,7 @@ export function attachParts(shared: unknown, options: unknown): HeapParts {
   ) {
     throw wrong('its byteOffset and byteLength do not fit its memory and capacity');
   }
-  const layout = new BlockLayout(HeapState.attach(state, bestFit));
+  const layout = new BlockLayout(HeapState.attach(state));
   const memory = new ManagedMemory(new Uint8Array(d.memory, byteOffset, byteLength));
   return new HeapParts(layout, memory, lockTimeout);
 }

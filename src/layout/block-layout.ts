@@ -7,8 +7,12 @@
 // and builds the gap index only while a compaction needs gaps by address (`address()`), so
 // neither strategy pays for the other's index on its allocations and frees.
 //
-// This class is the only writer of records, links, the indexes and the header's counters: the
-// compactor and the scrambler decide moves and copy bytes through its operations.
+// Both indexes are B+trees whose nodes come from one pool in the state (node-pool.ts).
+//
+// This class is the only writer of records, the indexes and the header's counters: the
+// compactor and the scrambler decide moves and copy bytes through its operations. The size
+// index keys a gap by its start, so it is told of every change to a gap with the size and start
+// it had (its host's record may already say otherwise).
 import {
   FLAG_BEST_FIT,
   FLAG_OFFSETS_ONLY,
@@ -25,7 +29,6 @@ import {
   H_MAGIC,
   H_MAX_BLOCKS,
   H_NODES_USED,
-  H_NODE_FREE,
   H_OVER_ALIGNED,
   H_PEAK,
   H_PINNED,
@@ -34,18 +37,19 @@ import {
   H_RESERVED,
   H_RESERVED_END,
   H_SLICE_BYTES,
+  H_SIZE_HEIGHT,
   H_SIZE_ROOT,
   H_UNUSED_HEAD,
   H_UNUSED_TAIL,
   H_USED,
   H_VERSION,
   KNOWN_FLAGS,
-  LINK_WORDS,
   MAGIC,
   VERSION,
 } from '../memory/format.js';
 import { HeapState, bytesFor } from '../memory/heap-state.js';
 import { GapIndex } from './gap-index.js';
+import { checkAccounting, checkPool, resetNodes } from './node-pool.js';
 import {
   ALIGN_FIELD,
   ALIGN_SHIFT,
@@ -100,7 +104,7 @@ export class BlockLayout {
     this.state = state;
     this.records = new BlockRecords(state);
     this.gapIndex = new GapIndex(state);
-    this.sizes = state.links !== null ? new SizeIndex(state) : null;
+    this.sizes = (state.h[H_FLAGS] & FLAG_BEST_FIT) !== 0 ? new SizeIndex(state) : null;
     this.capacity = state.h[H_CAPACITY];
     this.mask = state.h[H_ALIGN] - 1;
     this.shared = state.shared;
@@ -120,18 +124,22 @@ export class BlockLayout {
     if (shared) {
       // A shared state grows in place up to a size fixed now: room for every block the heap
       // can hold (no more than capacity / align, nor maxBlocks) and their index nodes, within
-      // MAX_SHARED_STATE; maxBlocks comes down to what that room holds.
+      // MAX_SHARED_STATE; maxBlocks comes down to what that room holds. A tree's leaves hold at
+      // least a quarter of LEAF_SLOTS (12 gaps) but at the root, so a tenth of the gaps (one
+      // more than the blocks) in nodes covers one tree, leaves and inner nodes; best fit keeps
+      // two trees of every gap while it compacts.
       const most = Math.min(maxBlocks, Math.floor(capacity / align));
+      const trees = bestFit ? 2 : 1;
       const fits = (blocks: number): number =>
-        bytesFor({ records: blocks + 4, nodes: Math.ceil((blocks + 4) / 10) + 64 }, bestFit);
+        bytesFor({ records: blocks + 4, nodes: trees * (Math.ceil((blocks + 4) / 10) + 64) });
       let blocks = most;
       if (fits(blocks) > MAX_SHARED_STATE) {
         blocks = Math.floor((most * MAX_SHARED_STATE) / fits(most)) - 64;
       }
       maxBlocks = Math.max(1, blocks);
-      state = HeapState.createShared(64, bestFit, fits(maxBlocks));
+      state = HeapState.createShared(64, fits(maxBlocks));
     } else {
-      state = HeapState.create(64, bestFit);
+      state = HeapState.create(64);
     }
     const h = state.h;
     h[H_MAGIC] = MAGIC;
@@ -146,11 +154,13 @@ export class BlockLayout {
     const layout = new BlockLayout(state);
     const s = layout.records.take();
     if (s !== SENTINEL) throw new Error('internal: the sentinel is not record 1');
+    resetNodes(state);
     if (layout.sizes === null) {
       layout.gapIndex.reset();
       layout.gapIndex.insert(SENTINEL, 0, capacity);
     } else {
-      h[H_NODES_USED] = 1; // the nil node; no gap index until a compaction asks for one
+      // No gap index until a compaction asks for one.
+      layout.sizes.reset();
       layout.sizes.insert(SENTINEL, capacity);
     }
     h[H_GAPS] = 1;
@@ -209,15 +219,10 @@ export class BlockLayout {
     if (!this.addressed) this.rebuildIndexes(true, false);
   }
 
-  /** Best-fit heaps: drops the gap index (its nodes become unused). O(1). */
+  /** Best-fit heaps: drops the gap index, its nodes back to the pool. O(nodes). */
   unaddress(): void {
     if (this.sizes === null || !this.addressed) return;
-    const h = this.state.h;
-    h[H_NODES_USED] = 1; // the nil node
-    h[H_NODE_FREE] = NIL;
-    h[H_GAP_ROOT] = NIL;
-    h[H_GAP_HEIGHT] = 0;
-    h[H_LARGEST] = 0;
+    this.gapIndex.drop();
   }
 
   /**
@@ -287,11 +292,10 @@ export class BlockLayout {
     }
     if (this.sizes === null) return this.gapIndex.firstFitAligned(occupied, align);
     const r = this.state.r;
-    const sizes = this.sizes;
-    return sizes.bestFitWhere(occupied, (host) => {
-      const key = this.endOf(r, host);
-      return (-key & (align - 1)) + occupied <= sizes.sizeOf(host);
-    });
+    return this.sizes.bestFitWhere(
+      occupied,
+      (host, size) => (-this.endOf(r, host) & (align - 1)) + occupied <= size,
+    );
   }
 
   /**
@@ -356,8 +360,8 @@ export class BlockLayout {
     if (this.addressed) this.detachGap(p, pred, predEnd, before, occupied, after);
     if (sizes !== null) {
       // Each key's address part is its host's, unchanged until the records change below.
-      if (before > 0) sizes.remove(pred);
-      if (after > 0) sizes.remove(p);
+      if (before > 0) sizes.remove(pred, before, predEnd);
+      if (after > 0) sizes.remove(p, after, end);
       sizes.insert(pred, before + occupied + after);
     }
     if (before > 0 && after > 0) this.state.h[H_GAPS]--;
@@ -386,7 +390,7 @@ export class BlockLayout {
     const gap = this.gapAfter(p);
     if (after - before > gap) return false;
     const sizes = this.sizes;
-    if (sizes !== null && gap > 0 && after !== before) sizes.remove(p);
+    if (sizes !== null && gap > 0 && after !== before) sizes.remove(p, gap, r[p + OFF] + before);
     // The new size first: an insertion that splits or shares a leaf reads the gap's start
     // (its key) from this record. (Finding the old gap goes by the key given, not the record.)
     r[p + REQ] = requested;
@@ -460,8 +464,8 @@ export class BlockLayout {
           index.set(last, lastEnd - delta, lastGap + delta);
         }
       }
-      this.sizes?.remove(host);
-      if (lastGap > 0) this.sizes?.remove(last);
+      this.sizes?.remove(host, delta, this.endOf(r, host));
+      if (lastGap > 0) this.sizes?.remove(last, lastGap, lastEnd); // before the offsets change
     }
     for (let i = 0; i < count; i++) r[run[i] + OFF] -= delta;
     if (reindex) {
@@ -540,8 +544,6 @@ export class BlockLayout {
       (FLAG_OFFSETS_ONLY | FLAG_ZERO_FILL)
     )
       return 'an offsets-only heap has no bytes to zero-fill';
-    if (((h[H_FLAGS] & FLAG_BEST_FIT) !== 0) !== (this.sizes !== null))
-      return 'strategy flag and size index disagree';
     if (h[H_MAX_BLOCKS] === 0 || h[H_MAX_BLOCKS] > MAX_LIVE_BLOCKS)
       return `maxBlocks ${h[H_MAX_BLOCKS]} out of range`;
     if (used < 2 || used > h[H_RECORD_CAPACITY] || used > MAX_RECORDS)
@@ -624,12 +626,15 @@ export class BlockLayout {
     if (tail !== h[H_UNUSED_TAIL]) return 'unused record queue tail is wrong';
     if (blocks + unused + 1 !== used) return 'record accounting is broken';
 
-    // The gap index: exactly the gaps, in address order. A best-fit heap may have none (then
-    // no node is in use).
+    // The gap index: exactly the gaps, in address order. A best-fit heap may have none.
+    const poolProblem = checkPool(this.state);
+    if (poolProblem !== undefined) return poolProblem;
+    /** The nodes the trees hold, by id: each may be visited once, by one tree. */
+    const seenNodes = new Uint8Array(h[H_NODES_USED]);
+    const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
     if (this.addressed) {
       let k = 0;
-      const isBlock = (p: number): boolean => valid(p) && seen[p / STRIDE] === 1;
-      const problem = this.gapIndex.check(isBlock, (p, size) => {
+      const problem = this.gapIndex.check(seenNodes, isBlock, (p, size) => {
         if (k >= gapHosts.length || gapHosts[k] !== p)
           return `gap index entry ${k} is not the gap after block ${gapHosts[k] ?? 'none'}`;
         if (gapOf[p / STRIDE] !== size)
@@ -641,42 +646,27 @@ export class BlockLayout {
       if (k !== gapHosts.length) return `${gapHosts.length} gaps, ${k} in the gap index`;
     } else if (this.sizes === null) {
       return 'a first-fit heap has no gap index';
-    } else if (
-      h[H_NODES_USED] !== 1 ||
-      h[H_NODE_FREE] !== NIL ||
-      h[H_GAP_HEIGHT] !== 0 ||
-      h[H_LARGEST] !== 0
-    ) {
-      return 'index nodes are in use without a gap index';
+    } else if (h[H_GAP_HEIGHT] !== 0 || h[H_LARGEST] !== 0) {
+      return 'gap index height or largest gap set without a gap index';
     }
 
-    // The size index: exactly the hosts of gaps, with their sizes.
+    // The size index: exactly the gaps, by size then address, with their sizes.
     if (this.sizes !== null) {
       let hosts = 0;
-      let stray: string | undefined;
-      const root = h[H_SIZE_ROOT];
-      if (root !== NIL && !valid(root)) return 'size index root is not a record';
-      const links = this.state.links!;
-      const sizes = this.sizes;
-      const problem = sizes.check(used, (p) => {
-        if (stray !== undefined) return;
-        const id = p / STRIDE;
-        const l = links[id * LINK_WORDS];
-        const g = links[id * LINK_WORDS + 1];
-        if ((l !== NIL && !valid(l)) || (g !== NIL && !valid(g)))
-          stray = 'size index link is not a record';
-        else if (seen[id] !== 1 || gapOf[id] === 0)
-          stray = 'size index holds a record without a gap';
-        else if (sizes.sizeOf(p) !== gapOf[id]) stray = 'size index holds a wrong gap size';
-        else hosts++;
+      const sizesProblem = this.sizes.check(seenNodes, isBlock, (p, size) => {
+        const gap = gapOf[p / STRIDE];
+        if (gap === 0) return `size index entry ${hosts} is not a gap`;
+        if (gap !== size) return `size index entry ${hosts} holds ${size} bytes, the gap ${gap}`;
+        hosts++;
+        return undefined;
       });
-      if (problem !== undefined) return problem;
-      if (stray !== undefined) return stray;
+      if (sizesProblem !== undefined) return sizesProblem;
       if (hosts !== gapHosts.length) return `${gapHosts.length} gaps, ${hosts} in the size index`;
-    } else if (h[H_SIZE_ROOT] !== NIL) {
+    } else if (h[H_SIZE_ROOT] !== NIL || h[H_SIZE_HEIGHT] !== 0) {
       return 'a first-fit heap has a size index';
     }
-    return undefined;
+    // Every node is in one tree or unused, once.
+    return checkAccounting(this.state, seenNodes);
   }
 
   /**
@@ -695,7 +685,7 @@ export class BlockLayout {
     const start = key + pad;
     const rest = gap - pad - occupied;
     const sizes = this.sizes;
-    sizes?.remove(host);
+    sizes?.remove(host, gap, key);
     r[p + OFF] = start;
     const next = r[host + NEXT];
     r[p + PREV] = host;
@@ -721,7 +711,10 @@ export class BlockLayout {
     this.addUsed(occupied);
   }
 
-  /** Builds the gap index (when `gaps`) and the size index (when `sizes` and kept) from the blocks. O(B). */
+  /**
+   * Builds the gap index (when `gaps`) and the size index (when `sizes`, in a best-fit heap)
+   * from the blocks. O(B), O(B log B) for the size index (it sorts).
+   */
   private rebuildIndexes(gaps: boolean, sizes: boolean): void {
     const r = this.state.r;
     const hosts = new Uint32Array(this.live + 1);
@@ -733,13 +726,12 @@ export class BlockLayout {
       hosts[count] = p;
       lengths[count++] = gap;
     }
+    // Rebuilding the size index rebuilds all from fresh nodes; the gap index alone is added
+    // to the size index's nodes.
+    if (sizes) resetNodes(this.state);
     if (gaps) this.gapIndex.build(hosts, lengths, count);
+    if (sizes) this.sizes?.build(hosts, lengths, count);
     this.state.h[H_GAPS] = count;
-    const s = this.sizes;
-    if (sizes && s !== null) {
-      s.clear();
-      for (let i = 0; i < count; i++) s.insert(hosts[i], lengths[i]);
-    }
   }
 
   /** Where the gap of host `p` starts: its end. */

@@ -1,5 +1,6 @@
 // The gap index: every gap (free block) in address order, in a B+tree of wide nodes kept in the
-// state's node region, each inner node holding its children's largest gaps and first keys.
+// state's node region (taken from the pool of node-pool.ts, which best-fit heaps share with the
+// size index), each inner node holding its children's largest gaps and first keys.
 //
 // A gap is named by its host, the record of the block in front of it (the sentinel for the gap
 // at offset 0); its key is where it starts, `OFF + occupied` of the host, read from the records
@@ -29,16 +30,22 @@ import {
   H_GAP_ROOT,
   H_LARGEST,
   H_NODES_USED,
-  H_NODE_FREE,
   LEAF_SLOTS,
   NODE_WORDS,
 } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
+import {
+  BUILD_INNER,
+  BUILD_LEAF,
+  COUNT,
+  MAX_HEIGHT,
+  copy,
+  freeNode,
+  move,
+  takeNode,
+} from './node-pool.js';
 import { NIL, OFF, REQ } from './records.js';
 
-const COUNT = 0;
-/** Unused nodes: the next unused node. */
-const LINK = 1;
 // Leaves.
 const HOSTS = 2;
 const SIZES = 2 + LEAF_SLOTS;
@@ -46,21 +53,6 @@ const SIZES = 2 + LEAF_SLOTS;
 const KIDS = 2;
 const MAXES = 2 + FANOUT;
 const KEYS = 2 + 2 * FANOUT;
-
-/** Deeper than any tree of 2^32 gaps can be. */
-const MAX_HEIGHT = 24;
-/** A bulk-built leaf keeps room for a few insertions before it splits. */
-const BUILD_LEAF = LEAF_SLOTS - 8;
-const BUILD_INNER = FANOUT - 4;
-
-/** Moves t[from, to) to `at` within one array, overlapping or not (a loop: cheaper than copyWithin for a few words). */
-function move(t: Uint32Array, at: number, from: number, to: number): void {
-  if (at < from) {
-    for (let i = from; i < to; i++) t[at++] = t[i];
-  } else {
-    for (let i = to - 1, j = at + (to - from) - 1; i >= from; i--) t[j--] = t[i];
-  }
-}
 
 /** The largest of t[from, from + count), 0 when count is 0. */
 function maxOf(t: Uint32Array, from: number, count: number): number {
@@ -70,11 +62,6 @@ function maxOf(t: Uint32Array, from: number, count: number): number {
     m = v > m ? v : m;
   }
   return m;
-}
-
-/** Copies src[from, to) to dst at `at` (no views made: the hot paths allocate nothing). */
-function copy(dst: Uint32Array, at: number, src: Uint32Array, from: number, to: number): void {
-  for (let i = from; i < to; i++) dst[at++] = src[i];
 }
 
 export class GapIndex {
@@ -104,14 +91,44 @@ export class GapIndex {
     return r[p + OFF] + q + (-q & this.mask);
   }
 
-  /** Makes the index empty: one empty leaf, every node unused. O(1). */
+  /**
+   * Makes the index empty: one new empty leaf. Its old nodes are dropped, not freed: the
+   * caller has just reset the node pool (see node-pool.ts), or the index had none (a best-fit
+   * heap about to compact). O(1).
+   */
   reset(): void {
-    this.state.h[H_NODES_USED] = 1; // the nil node
-    this.state.h[H_NODE_FREE] = NIL;
     const leaf = this.newNode(); // may replace the buffer, h included
     const h = this.state.h;
     h[H_GAP_ROOT] = leaf;
     h[H_GAP_HEIGHT] = 1;
+    h[H_LARGEST] = 0;
+  }
+
+  /**
+   * Frees every node of the index to the pool and leaves none (H_GAP_ROOT NIL): a best-fit
+   * heap after a compaction. Depth first with the cursor as the stack. O(nodes).
+   */
+  drop(): void {
+    const h = this.state.h;
+    const t = this.state.n;
+    const last = h[H_GAP_HEIGHT] - 1;
+    const at = this.at;
+    const slot = this.slot;
+    at[0] = h[H_GAP_ROOT] * NODE_WORDS;
+    slot[0] = 0;
+    let lv = 0;
+    while (lv >= 0) {
+      const b = at[lv];
+      if (lv < last && slot[lv] < t[b + COUNT]) {
+        at[lv + 1] = t[b + KIDS + slot[lv]++] * NODE_WORDS;
+        slot[++lv] = 0;
+        continue;
+      }
+      freeNode(this.state, b / NODE_WORDS);
+      lv--;
+    }
+    h[H_GAP_ROOT] = NIL;
+    h[H_GAP_HEIGHT] = 0;
     h[H_LARGEST] = 0;
   }
 
@@ -295,7 +312,7 @@ export class GapIndex {
 
   /**
    * Builds the index over the gaps `hosts[i]` of `sizes[i]` bytes (address order, sizes more
-   * than 0), every node reused. O(F).
+   * than 0) from nodes of a freshly reset pool, as `reset` does. O(F).
    */
   build(hosts: Uint32Array, sizes: Uint32Array, count: number): void {
     this.reset();
@@ -343,11 +360,13 @@ export class GapIndex {
 
   /**
    * Checks the invariants, reading nothing outside the state and never looping (nodes below
-   * H_NODES_USED, each visited once), and visits every gap in order (host and size) so the
-   * caller can compare them with the blocks. `validHost` vets a host before its record is read.
-   * A description of the first problem, or undefined. O(nodes).
+   * H_NODES_USED, each visited once: `seen`, by node id, is shared with the size index's check
+   * and the node pool's accounting, which the caller runs after), and visits every gap in order
+   * (host and size) so the caller can compare them with the blocks. `validHost` vets a host
+   * before its record is read. A description of the first problem, or undefined. O(nodes).
    */
   check(
+    seen: Uint8Array,
     validHost: (p: number) => boolean,
     visit: (p: number, size: number) => string | undefined,
   ): string | undefined {
@@ -356,18 +375,14 @@ export class GapIndex {
     const r = this.state.r;
     const used = h[H_NODES_USED];
     const height = h[H_GAP_HEIGHT];
-    if (used < 2 || used > this.state.nodeCapacity) return `${used} index nodes used`;
     if (height < 1 || height > MAX_HEIGHT) return `gap index height ${height} out of range`;
-    const seen = new Uint8Array(used);
     const valid = (id: number): boolean => id !== NIL && id < used && seen[id] === 0;
     const root = h[H_GAP_ROOT];
     if (!valid(root)) return 'gap index root is not a node';
     let problem: string | undefined;
-    let nodes = 0;
     // Returns [max, first key] of the subtree, or undefined after setting `problem`.
     const walk = (id: number, lv: number): [number, number] | undefined => {
       seen[id] = 1;
-      nodes++;
       const b = id * NODE_WORDS;
       const c = t[b + COUNT];
       const leaf = lv === height - 1;
@@ -413,13 +428,6 @@ export class GapIndex {
     const top = walk(root, 0);
     if (top === undefined) return problem;
     if (h[H_LARGEST] !== top[0]) return `largest gap is ${h[H_LARGEST]}, expected ${top[0]}`;
-    let unused = 0;
-    for (let q = h[H_NODE_FREE]; q !== NIL; q = t[q * NODE_WORDS + LINK]) {
-      if (!valid(q)) return 'unused index node list is broken';
-      seen[q] = 1;
-      unused++;
-    }
-    if (nodes + unused + 1 !== used) return 'index node accounting is broken';
     return undefined;
   }
 
@@ -771,26 +779,10 @@ export class GapIndex {
   }
 
   private newNode(): number {
-    const h = this.state.h;
-    let id = h[H_NODE_FREE];
-    if (id !== NIL) {
-      h[H_NODE_FREE] = this.state.n[id * NODE_WORDS + LINK];
-    } else {
-      id = h[H_NODES_USED];
-      if (id === this.state.nodeCapacity) this.state.growNodes(id + 1); // replaces n and h
-      this.state.h[H_NODES_USED] = id + 1;
-    }
-    const t = this.state.n;
-    t[id * NODE_WORDS + COUNT] = 0;
-    t[id * NODE_WORDS + LINK] = 0;
-    return id;
+    return takeNode(this.state);
   }
 
   private freeNode(id: number): void {
-    const t = this.state.n;
-    const h = this.state.h;
-    t[id * NODE_WORDS + COUNT] = 0;
-    t[id * NODE_WORDS + LINK] = h[H_NODE_FREE];
-    h[H_NODE_FREE] = id;
+    freeNode(this.state, id);
   }
 }

@@ -1,11 +1,10 @@
 // The format of a heap's state: one buffer holding a header of named 32-bit slots, the block
-// records, (best-fit heaps only) the size index's links, and the nodes of the gap index.
-// Everything a heap knows lives here, so the state can be copied (save/restore), planned on
-// (a clone) and, later, shared.
+// records, and the nodes of the index trees (the gap index, and in best-fit heaps the size
+// index, sharing one pool of nodes). Everything a heap knows lives here, so the state can be
+// copied (save/restore), planned on (a clone) and shared.
 //
 //   [header: HEADER_WORDS words]
 //   [records: recordCapacity * RECORD_WORDS words]
-//   [links: recordCapacity * LINK_WORDS words, best-fit heaps only]
 //   [nodes: nodeCapacity * NODE_WORDS words]
 //
 // All words are little-endian 32-bit unsigned integers in snapshots.
@@ -13,7 +12,7 @@
 /** "HHP1" read as a little-endian word: every state and snapshot starts with it. */
 export const MAGIC = 0x31504848;
 /** Version of this format; a later index that changes the layout bumps it. */
-export const VERSION = 4;
+export const VERSION = 5;
 
 // Header slots.
 export const H_MAGIC = 0;
@@ -29,7 +28,7 @@ export const H_SLICE_BYTES = 5;
 export const H_MAX_BLOCKS = 6;
 /** Root node of the gap index (the gaps in address order); NIL in a best-fit heap outside a compaction. */
 export const H_GAP_ROOT = 7;
-/** Root record of the size index (best fit), NIL without one. */
+/** Root node of the size index (best fit: the gaps by size, then address), NIL without one. */
 export const H_SIZE_ROOT = 8;
 /** Gaps (free blocks): records whose GAP is not 0. */
 export const H_GAPS = 9;
@@ -72,8 +71,10 @@ export const H_NODE_CAPACITY = 27;
 export const H_HEAP_TAG = 28;
 /** Live blocks whose own alignment is above the heap's. */
 export const H_OVER_ALIGNED = 29;
+/** Levels of the size index: 1 when its root is a leaf, 0 without one (first fit). */
+export const H_SIZE_HEIGHT = 30;
 /** Reserved header words, zero (checked). */
-export const H_RESERVED = 30;
+export const H_RESERVED = 31;
 export const H_RESERVED_END = 32;
 /** Words reserved for the lock of a shared heap. */
 export const H_LOCK = 32;
@@ -89,11 +90,9 @@ export const KNOWN_FLAGS = 31;
 
 /** Words per block record. */
 export const RECORD_WORDS = 5;
-/** Words per record in the links region (best-fit heaps). */
-export const LINK_WORDS = 3;
-/** Gaps one leaf of the gap index holds. */
+/** Gaps one leaf of an index tree holds. */
 export const LEAF_SLOTS = 48;
-/** Children one inner node of the gap index holds. */
+/** Children one inner node of an index tree holds. */
 export const FANOUT = 32;
-/** Words per gap index node: a count, a link, then two arrays of LEAF_SLOTS or three of FANOUT. */
+/** Words per index node: a count, a link, then two arrays of LEAF_SLOTS or three of FANOUT. */
 export const NODE_WORDS = 2 + Math.max(2 * LEAF_SLOTS, 3 * FANOUT);

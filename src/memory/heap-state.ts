@@ -1,12 +1,11 @@
 // The buffer that holds a heap's state (see format.ts) and the typed arrays over its regions.
 // The record and node regions grow by replacing the buffer (about 1/8 at a time, so growth
-// slack stays small); code that holds `r`, `links` or `n` re-reads them after anything that
-// may take a record or a node.
+// slack stays small); code that holds `r` or `n` re-reads them after anything that may take a
+// record or a node.
 import {
   HEADER_WORDS,
   H_NODE_CAPACITY,
   H_RECORD_CAPACITY,
-  LINK_WORDS,
   NODE_WORDS,
   RECORD_WORDS,
 } from './format.js';
@@ -14,7 +13,7 @@ import {
 const MIN_RECORDS = 16;
 const MIN_NODES = 4;
 
-/** Room in a state buffer: records and gap index nodes. */
+/** Room in a state buffer: records and index nodes. */
 interface Room {
   records: number;
   nodes: number;
@@ -27,25 +26,18 @@ export class HeapState {
   h: Uint32Array;
   /** The records, RECORD_WORDS words each. */
   r: Uint32Array;
-  /** The size index's links, LINK_WORDS words per record, or null (first-fit heaps). */
-  links: Uint32Array | null;
-  /** The gap index's nodes, NODE_WORDS words each. */
+  /** The index trees' nodes, NODE_WORDS words each. */
   n: Uint32Array;
 
   /**
    * Views of `buffer` for `room`. Writes the capacities into the header unless `attaching`:
    * another thread's header is written only under the lock, by the thread that grows it.
    */
-  private constructor(
-    buffer: ArrayBuffer | SharedArrayBuffer,
-    room: Room,
-    withLinks: boolean,
-    attaching = false,
-  ) {
+  private constructor(buffer: ArrayBuffer | SharedArrayBuffer, room: Room, attaching = false) {
     this.buffer = buffer;
     this.h = new Uint32Array(buffer, 0, HEADER_WORDS);
-    this.r = this.links = this.n = this.h; // set by views()
-    this.views(room, withLinks);
+    this.r = this.n = this.h; // set by views()
+    this.views(room);
     if (!attaching) {
       this.h[H_RECORD_CAPACITY] = room.records;
       this.h[H_NODE_CAPACITY] = room.nodes;
@@ -53,16 +45,10 @@ export class HeapState {
   }
 
   /** (Re)makes the region views for `room`. */
-  private views(room: Room, withLinks: boolean): void {
+  private views(room: Room): void {
     const buffer = this.buffer;
-    let at = HEADER_WORDS;
-    this.r = new Uint32Array(buffer, at * 4, room.records * RECORD_WORDS);
-    at += room.records * RECORD_WORDS;
-    this.links = null;
-    if (withLinks) {
-      this.links = new Uint32Array(buffer, at * 4, room.records * LINK_WORDS);
-      at += room.records * LINK_WORDS;
-    }
+    const at = HEADER_WORDS + room.records * RECORD_WORDS;
+    this.r = new Uint32Array(buffer, HEADER_WORDS * 4, room.records * RECORD_WORDS);
     this.n = new Uint32Array(buffer, at * 4, room.nodes * NODE_WORDS);
   }
 
@@ -75,11 +61,11 @@ export class HeapState {
    * A zeroed state in a growable SharedArrayBuffer that can grow up to `maxBytes`, with room
    * for `records` records.
    */
-  static createShared(records: number, withLinks: boolean, maxBytes: number): HeapState {
+  static createShared(records: number, maxBytes: number): HeapState {
     const room = { records: Math.max(MIN_RECORDS, records), nodes: MIN_NODES };
-    const bytes = bytesFor(room, withLinks);
+    const bytes = bytesFor(room);
     const buffer = new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, maxBytes) });
-    return new HeapState(buffer, room, withLinks);
+    return new HeapState(buffer, room);
   }
 
   /**
@@ -87,10 +73,10 @@ export class HeapState {
    * as read now, without the lock: `follow()` at the start of every operation, under the lock,
    * makes them again if another thread was growing the state meanwhile. Writes nothing.
    */
-  static attach(buffer: SharedArrayBuffer, withLinks: boolean): HeapState {
+  static attach(buffer: SharedArrayBuffer): HeapState {
     const h = new Uint32Array(buffer, 0, HEADER_WORDS);
     const room = { records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] };
-    return new HeapState(buffer, room, withLinks, true);
+    return new HeapState(buffer, room, true);
   }
 
   /**
@@ -104,14 +90,14 @@ export class HeapState {
       h[H_RECORD_CAPACITY] * RECORD_WORDS !== this.r.length ||
       h[H_NODE_CAPACITY] * NODE_WORDS !== this.n.length
     ) {
-      this.views({ records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] }, this.links !== null);
+      this.views({ records: h[H_RECORD_CAPACITY], nodes: h[H_NODE_CAPACITY] });
     }
   }
 
   /** A zeroed state with room for `records` records and `nodes` nodes. */
-  static create(records: number, withLinks: boolean, nodes = MIN_NODES): HeapState {
+  static create(records: number, nodes = MIN_NODES): HeapState {
     const room = { records: Math.max(MIN_RECORDS, records), nodes: Math.max(MIN_NODES, nodes) };
-    return new HeapState(new ArrayBuffer(bytesFor(room, withLinks)), room, withLinks);
+    return new HeapState(new ArrayBuffer(bytesFor(room)), room);
   }
 
   /** Records the buffer holds room for. */
@@ -149,29 +135,23 @@ export class HeapState {
   /** An independent, unshared copy. O(state). */
   clone(): HeapState {
     const room = { records: this.capacity, nodes: this.nodeCapacity };
-    const bytes = bytesFor(room, this.links !== null);
+    const bytes = bytesFor(room);
     const copy = new ArrayBuffer(bytes);
     new Uint8Array(copy).set(new Uint8Array(this.buffer, 0, bytes));
-    return new HeapState(copy, room, this.links !== null);
+    return new HeapState(copy, room);
   }
 
   /**
-   * A state over a copy of `words` (header, then `records` records, their links when
-   * `withLinks`, then `nodes` nodes), with room for about an eighth more records.
+   * A state over a copy of `words` (header, then `records` records, then `nodes` nodes), with
+   * room for about an eighth more records.
    */
-  static fromWords(
-    words: Uint32Array,
-    records: number,
-    withLinks: boolean,
-    nodes: number,
-  ): HeapState {
-    const state = HeapState.create(records + Math.ceil(records / 8), withLinks, nodes + 1);
+  static fromWords(words: Uint32Array, records: number, nodes: number): HeapState {
+    const state = HeapState.create(records + Math.ceil(records / 8), nodes + 1);
     state.h.set(words.subarray(0, HEADER_WORDS));
     state.h[H_RECORD_CAPACITY] = state.r.length / RECORD_WORDS;
     state.h[H_NODE_CAPACITY] = state.n.length / NODE_WORDS;
     let at = HEADER_WORDS;
     state.r.set(words.subarray(at, (at += records * RECORD_WORDS)));
-    if (withLinks) state.links!.set(words.subarray(at, (at += records * LINK_WORDS)));
     state.n.set(words.subarray(at, at + nodes * NODE_WORDS));
     return state;
   }
@@ -181,82 +161,65 @@ export class HeapState {
       this.growInPlace(room);
       return;
     }
-    const grown = new HeapState(
-      new ArrayBuffer(bytesFor(room, this.links !== null)),
-      room,
-      this.links !== null,
-    );
+    const grown = new HeapState(new ArrayBuffer(bytesFor(room)), room);
     grown.h.set(this.h);
     grown.h[H_RECORD_CAPACITY] = room.records;
     grown.h[H_NODE_CAPACITY] = room.nodes;
     grown.r.set(this.r);
-    if (this.links !== null) grown.links!.set(this.links);
     grown.n.set(this.n);
     this.buffer = grown.buffer;
     this.h = grown.h;
     this.r = grown.r;
-    this.links = grown.links;
     this.n = grown.n;
   }
 
   /**
    * Grows a shared buffer in place (other threads keep the same buffer and follow), moving the
-   * regions after the records up to their new places, later regions first. O(state).
+   * node region up to its new place when the records grow. O(state).
    * @throws RangeError when the buffer cannot grow that far (its maxByteLength).
    */
   private growInPlace(wanted: Room): void {
     const buffer = this.buffer as SharedArrayBuffer;
-    const withLinks = this.links !== null;
     const oldRecords = this.capacity;
     const oldNodes = this.nodeCapacity;
     // The eighth of room to spare is cut to what the reservation (maxByteLength) holds.
     const room = { ...wanted };
-    const perRecord = (RECORD_WORDS + (withLinks ? LINK_WORDS : 0)) * 4;
-    if (bytesFor(room, withLinks) > buffer.maxByteLength) {
+    if (bytesFor(room) > buffer.maxByteLength) {
       if (room.records > oldRecords) {
         room.records = Math.max(
           oldRecords + 1,
           Math.floor(
-            (buffer.maxByteLength - bytesFor({ records: 0, nodes: room.nodes }, withLinks)) /
-              perRecord,
+            (buffer.maxByteLength - bytesFor({ records: 0, nodes: room.nodes })) /
+              (RECORD_WORDS * 4),
           ),
         );
       } else {
         room.nodes = Math.max(
           oldNodes + 1,
           Math.floor(
-            (buffer.maxByteLength - bytesFor({ records: room.records, nodes: 0 }, withLinks)) /
+            (buffer.maxByteLength - bytesFor({ records: room.records, nodes: 0 })) /
               (NODE_WORDS * 4),
           ),
         );
       }
     }
-    const bytes = bytesFor(room, withLinks);
+    const bytes = bytesFor(room);
     if (bytes > buffer.maxByteLength) throw new RangeError('internal: shared state is full');
     buffer.grow(bytes);
     const all = new Uint32Array(buffer);
-    const oldLinksAt = HEADER_WORDS + oldRecords * RECORD_WORDS;
-    const oldNodesAt = oldLinksAt + (withLinks ? oldRecords * LINK_WORDS : 0);
-    const linksAt = HEADER_WORDS + room.records * RECORD_WORDS;
-    const nodesAt = linksAt + (withLinks ? room.records * LINK_WORDS : 0);
+    const oldNodesAt = HEADER_WORDS + oldRecords * RECORD_WORDS;
+    const nodesAt = HEADER_WORDS + room.records * RECORD_WORDS;
     all.copyWithin(nodesAt, oldNodesAt, oldNodesAt + oldNodes * NODE_WORDS);
-    if (withLinks) all.copyWithin(linksAt, oldLinksAt, oldLinksAt + oldRecords * LINK_WORDS);
-    // What the moves uncovered is new room: zero it.
-    all.fill(0, oldLinksAt, linksAt);
-    if (withLinks) all.fill(0, linksAt + oldRecords * LINK_WORDS, nodesAt);
+    // What the move uncovered is new room: zero it.
+    all.fill(0, oldNodesAt, nodesAt);
     all.fill(0, nodesAt + oldNodes * NODE_WORDS, nodesAt + room.nodes * NODE_WORDS);
     this.h[H_RECORD_CAPACITY] = room.records;
     this.h[H_NODE_CAPACITY] = room.nodes;
-    this.views(room, withLinks);
+    this.views(room);
   }
 }
 
 /** Bytes of a state buffer with the given room. */
-export function bytesFor(room: Room, withLinks: boolean): number {
-  return (
-    (HEADER_WORDS +
-      room.records * (RECORD_WORDS + (withLinks ? LINK_WORDS : 0)) +
-      room.nodes * NODE_WORDS) *
-    4
-  );
+export function bytesFor(room: Room): number {
+  return (HEADER_WORDS + room.records * RECORD_WORDS + room.nodes * NODE_WORDS) * 4;
 }

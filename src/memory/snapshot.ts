@@ -1,15 +1,13 @@
 // Snapshots: a heap's whole state and bytes in one self-describing Uint8Array.
 //
 //   [header: HEADER_WORDS words][records: used * RECORD_WORDS words]
-//   [links: used * LINK_WORDS words, best-fit heaps only][nodes: nodesUsed * NODE_WORDS words]
-//   [bytes: capacity; none for an offsets-only heap]
+//   [nodes: nodesUsed * NODE_WORDS words][bytes: capacity; none for an offsets-only heap]
 //
 // Words are little-endian. The header's H_CHECKSUM slot holds a checksum of the header and
 // metadata words, computed with that slot 0; the heap bytes are the user's data and carry none.
 // Decoding checks the format (length, magic, version, checksum); the layout's own check vets
 // every invariant before a restored heap is used.
 import {
-  FLAG_BEST_FIT,
   FLAG_OFFSETS_ONLY,
   HEADER_WORDS,
   H_CAPACITY,
@@ -22,7 +20,6 @@ import {
   H_RECORDS_USED,
   H_RECORD_CAPACITY,
   H_VERSION,
-  LINK_WORDS,
   MAGIC,
   NODE_WORDS,
   RECORD_WORDS,
@@ -37,8 +34,8 @@ const MAX_RECORDS = 2 ** 28;
 const MAX_NODES = MAX_RECORDS;
 
 /** Words of header and metadata for a state that has used `used` records and `nodes` nodes. */
-function metadataWords(used: number, bestFit: boolean, nodes: number): number {
-  return HEADER_WORDS + used * (RECORD_WORDS + (bestFit ? LINK_WORDS : 0)) + nodes * NODE_WORDS;
+function metadataWords(used: number, nodes: number): number {
+  return HEADER_WORDS + used * RECORD_WORDS + nodes * NODE_WORDS;
 }
 
 /** A 32-bit checksum of `words`; any change to a single word changes it. O(words). */
@@ -55,19 +52,12 @@ export function checksum(words: Uint32Array): number {
 export function encodeSnapshot(state: HeapState, bytes: Uint8Array): Uint8Array {
   const used = state.h[H_RECORDS_USED];
   const nodes = state.h[H_NODES_USED];
-  const bestFit = state.links !== null;
-  const n = metadataWords(used, bestFit, nodes);
+  const n = metadataWords(used, nodes);
   const out = new Uint8Array(n * 4 + bytes.length);
   const words = new Uint32Array(out.buffer, 0, n);
   words.set(state.h);
-  let at = HEADER_WORDS;
-  words.set(state.r.subarray(0, used * RECORD_WORDS), at);
-  at += used * RECORD_WORDS;
-  if (bestFit) {
-    words.set(state.links!.subarray(0, used * LINK_WORDS), at);
-    at += used * LINK_WORDS;
-  }
-  words.set(state.n.subarray(0, nodes * NODE_WORDS), at);
+  words.set(state.r.subarray(0, used * RECORD_WORDS), HEADER_WORDS);
+  words.set(state.n.subarray(0, nodes * NODE_WORDS), HEADER_WORDS + used * RECORD_WORDS);
   words[H_RECORD_CAPACITY] = used;
   words[H_NODE_CAPACITY] = nodes;
   words.fill(0, H_LOCK, HEADER_WORDS); // a lock is held by a process, not by the data
@@ -101,10 +91,8 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   const used = header[H_RECORDS_USED];
   if (used < 2 || used > MAX_RECORDS) return `record count ${used} is out of range`;
   const nodes = header[H_NODES_USED];
-  // 1: only the nil node (a best-fit heap without its gap index).
-  if (nodes < 1 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
-  const bestFit = (header[H_FLAGS] & FLAG_BEST_FIT) !== 0;
-  const n = metadataWords(used, bestFit, nodes);
+  if (nodes < 2 || nodes > MAX_NODES) return `index node count ${nodes} is out of range`;
+  const n = metadataWords(used, nodes);
   const offsetsOnly = (header[H_FLAGS] & FLAG_OFFSETS_ONLY) !== 0;
   const expected = n * 4 + (offsetsOnly ? 0 : header[H_CAPACITY]);
   if (snapshot.length !== expected) {
@@ -121,7 +109,7 @@ export function decodeSnapshot(snapshot: Uint8Array): DecodedSnapshot | string {
   for (let i = H_LOCK; i < HEADER_WORDS; i++) {
     if (words[i] !== 0) return 'reserved header words are not zero';
   }
-  const state = HeapState.fromWords(words, used, bestFit, nodes);
+  const state = HeapState.fromWords(words, used, nodes);
   return { state, bytes: snapshot.subarray(n * 4) };
 }
 
