@@ -231,10 +231,11 @@ export function benchCompaction(): Section {
     const ratio = r.ours / r.floor;
     return {
       name: `compaction (${r.mix.name})`,
-      target: '<= 1.5x bare copyWithin floor',
+      // The speed issue's bound (the first target was 1.5x).
+      target: '<= 1.2x bare copyWithin floor',
       measured: `${fmtRatio(ratio)} (${fmtTime(r.ours)} vs ${fmtTime(r.floor)})`,
-      met: ratio <= 1.5,
-      margin: marginAtMost(ratio, 1.5),
+      met: ratio <= 1.2,
+      margin: marginAtMost(ratio, 1.2),
     };
   });
   const markdown = [
