@@ -310,6 +310,41 @@ describe('BlockLayout', () => {
     expect(layout.check()).toBeUndefined();
   });
 
+  it('a best-fit whole compaction builds no gap index; packing around pins and bounded slices do', () => {
+    const make = (): { layout: BlockLayout; builds: () => number } => {
+      const layout = BlockLayout.create(1 << 20, 8, FLAG_BEST_FIT, 0, 1 << 18);
+      const ps: number[] = [];
+      for (let i = 0; i < 3000; i++) ps.push(layout.allocate(64, 64));
+      for (let i = 0; i < ps.length; i += 2) layout.release(ps[i]);
+      let count = 0;
+      const address = layout.address.bind(layout);
+      layout.address = () => {
+        if (!layout.addressed) count++;
+        address();
+      };
+      return { layout, builds: () => count };
+    };
+    const whole = make();
+    new Compaction(whole.layout, null).run();
+    expect(whole.builds()).toBe(0);
+    expect(whole.layout.gaps).toBe(1);
+    expect(whole.layout.check()).toBeUndefined();
+
+    const pinned = make();
+    pinned.layout.pin(pinned.layout.next(pinned.layout.next(SENTINEL)));
+    new Compaction(pinned.layout, null).run();
+    expect(pinned.builds()).toBe(1);
+    expect(pinned.layout.addressed).toBe(false);
+    expect(pinned.layout.check()).toBeUndefined();
+
+    const sliced = make();
+    const c = new Compaction(sliced.layout, null);
+    while (!c.done) c.step(4096);
+    expect(sliced.builds()).toBe(1);
+    expect(sliced.layout.addressed).toBe(false);
+    expect(sliced.layout.check()).toBeUndefined();
+  });
+
   it('check() insists on a gap index for first fit, and on no gap-index node left without one', () => {
     const first = BlockLayout.create(1 << 16, 8, 0, 0, 1000);
     first.allocate(64, 64);

@@ -341,6 +341,37 @@ describe('compact({ signal })', () => {
     mm.validate();
   });
 
+  it("a best-fit heap's gap index, built for a sliced compaction, goes when it ends, when it is aborted, and in a copy restored from between slices", async () => {
+    // Best-fit heaps keep gaps by address only while a compaction needs them (the engine's
+    // flag, read through the internals: no public API shows it).
+    const addressed = (mm: MemoryManager): boolean =>
+      (mm as unknown as { core: { layout: { addressed: boolean } } }).core.layout.addressed;
+    const done = fragmented({ strategy: 'best-fit' }).mm;
+    expect(addressed(done)).toBe(false);
+    let seen = false;
+    done.onMove(() => (seen ||= addressed(done)));
+    await done.compact({ sliceBytes: SLICE });
+    expect(seen).toBe(true); // it was there between slices
+    expect(addressed(done)).toBe(false);
+    done.validate();
+
+    const { mm, expected } = fragmented({ strategy: 'best-fit' });
+    const controller = new AbortController();
+    let copy: Uint8Array | undefined;
+    mm.onMove(() => {
+      copy ??= mm.save(); // between the first and second slices
+      controller.abort();
+    });
+    await rejected(mm.compact({ sliceBytes: SLICE, signal: controller.signal }));
+    expect(addressed(mm)).toBe(false);
+    mm.validate();
+    expect(wrongBlocks(mm, expected)).toEqual([]);
+    const restored = MemoryManager.restore(copy!);
+    expect(addressed(restored)).toBe(false);
+    restored.validate();
+    expect(restored.blocks()).toEqual(mm.blocks());
+  });
+
   it('rejects with a custom abort reason as given', async () => {
     const { mm } = fragmented({}, SMALL);
     const controller = new AbortController();

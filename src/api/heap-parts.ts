@@ -152,6 +152,7 @@ export function restoreParts(snapshot: unknown, withBytes: boolean): HeapParts {
   const layout = new BlockLayout(decoded.state);
   const problem = layout.check();
   if (problem !== undefined) throw invalidSnapshot(problem);
+  layout.unaddress(); // a best-fit heap saved mid-compaction: no compaction runs in the copy
   if (offsetsOnly) return new HeapParts(layout, null);
   const heap = new Uint8Array(layout.state.h[H_CAPACITY]);
   heap.set(decoded.bytes);

@@ -365,7 +365,7 @@ export class OffsetHeap {
       .map((p) => ({ handle: handleOf(r, p), offset: r[p + OFF], size: r[p + REQ] }));
   }
 
-  /** The heap's counters. O(1). */
+  /** The heap's counters. O(1); O(log F) for best fit (the largest gap from its size index). */
   stats(): HeapStats {
     return this.locked('stats', () => this.core.stats());
   }
@@ -456,12 +456,18 @@ export class OffsetHeap {
     abort?.throwIfAborted();
     const core = this.core;
     const c = core.startCompaction(core.begin());
-    for (;;) {
-      core.compactSlice(c, core.begin(), sliceBytes); // the memory may be replaced between slices
-      this.lock.beat(); // progress, for Workers waiting on a shared heap's lock
-      if (c.done) break;
-      await yieldToEventLoop();
-      abort?.throwIfAborted();
+    try {
+      for (;;) {
+        core.compactSlice(c, core.begin(), sliceBytes); // the memory may be replaced between slices
+        this.lock.beat(); // progress, for Workers waiting on a shared heap's lock
+        if (c.done) break;
+        await yieldToEventLoop();
+        abort?.throwIfAborted();
+      }
+    } finally {
+      // Stopped early (aborted, or a slice threw): a best-fit heap's gap index, built for this
+      // compaction, goes now rather than at the end of some later one.
+      if (!c.done) core.layout.unaddress();
     }
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }

@@ -77,7 +77,7 @@ export interface SharedHeap {
   readonly kind: 'handle-heap';
   /** Format version of the state. */
   readonly version: number;
-  /** The heap's state: header, records, links, index nodes, and the lock words. */
+  /** The heap's state: header, records, index nodes, and the lock words. */
   readonly state: SharedArrayBuffer;
   /** The memory holding the managed bytes. */
   readonly memory: SharedArrayBuffer;

@@ -70,7 +70,8 @@ export class Compaction implements CompactResult {
       if (pins !== this.packing) {
         // Blocks below the lowest gap are in place either way: start there.
         this.packing = pins;
-        const first = layout.firstFit(1);
+        // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
+        const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
         this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
         continue;
       }
@@ -86,14 +87,17 @@ export class Compaction implements CompactResult {
     const layout = this.layout;
     const heap = this.heap;
     const sink = this.sink;
-    let host = layout.firstFit(1);
+    const fixLater = budget === Infinity;
+    // A whole compaction only needs the lowest gap, then rebuilds the indexes it keeps; a
+    // bounded slice keeps them exact per run, so it asks the gap index (building it in a
+    // best-fit heap, until the compaction ends).
+    let host = fixLater ? layout.lowestGap() : layout.firstFit(1);
     if (host === NIL) {
       this.scan = NIL;
       return;
     }
     // A whole compaction rebuilds the indexes once at the end, O(B), instead of two index
-    // updates per run; a bounded slice keeps them exact per run.
-    const fixLater = budget === Infinity;
+    // updates per run.
     let moved = 0;
     let b = layout.next(host);
     while (b !== NIL) {

@@ -301,7 +301,7 @@ export class HeapCore {
     return result;
   }
 
-  /** The heap's counters. O(1). */
+  /** The heap's counters. O(1); O(log F) for best fit (the largest gap from its size index). */
   stats(): HeapStats {
     const layout = this.layout;
     const h = layout.state.h;

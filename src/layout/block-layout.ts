@@ -219,6 +219,18 @@ export class BlockLayout {
     if (!this.addressed) this.rebuildIndexes(true, false);
   }
 
+  /**
+   * The block in front of the lowest gap, or NIL: from the gap index when there is one (O(log
+   * F)), else by walking the blocks below it (O(B)), which a whole compaction, O(B) itself, may
+   * do rather than build an index it would not use.
+   */
+  lowestGap(): number {
+    if (this.addressed) return this.gapIndex.firstFit(1);
+    const r = this.state.r;
+    for (let p = SENTINEL; p !== NIL; p = r[p + NEXT]) if (this.gapAfter(p) > 0) return p;
+    return NIL;
+  }
+
   /** Best-fit heaps: drops the gap index, its nodes back to the pool. O(nodes). */
   unaddress(): void {
     if (this.sizes === null || !this.addressed) return;
