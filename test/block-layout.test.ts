@@ -7,14 +7,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Compaction } from '../src/core/compactor.js';
 import { BlockLayout } from '../src/layout/block-layout.js';
+import { COUNT } from '../src/layout/node-pool.js';
+import { NODE_LAYOUT } from '../src/layout/node-tree.js';
 import { NIL, OFF, SENTINEL } from '../src/layout/records.js';
 import {
+  FANOUT,
   FLAG_BEST_FIT,
   H_GAP_HEIGHT,
   H_GAP_ROOT,
   H_LARGEST,
   H_NODES_USED,
   LEAF_SLOTS,
+  NODE_WORDS,
 } from '../src/memory/format.js';
 
 type Op =
@@ -59,6 +63,22 @@ function blocksOf(layout: BlockLayout): number[] {
 }
 
 /** The host of the lowest-address gap of at least n bytes, by a linear scan. */
+/** The gap index's nodes, counted level by level from its root. */
+function gapIndexNodes(layout: BlockLayout): number {
+  const h = layout.state.h;
+  const t = layout.state.n;
+  let level = [h[H_GAP_ROOT]];
+  let nodes = level.length;
+  for (let lv = 1; lv < h[H_GAP_HEIGHT]; lv++) {
+    level = level.flatMap((id) => {
+      const b = id * NODE_WORDS;
+      return Array.from({ length: t[b + COUNT] }, (_, i) => t[b + NODE_LAYOUT.KIDS + i]);
+    });
+    nodes += level.length;
+  }
+  return nodes;
+}
+
 function linearFirstFit(layout: BlockLayout, n: number): number {
   return blocksOf(layout).find((p) => layout.gapAfter(p) >= n) ?? NIL;
 }
@@ -158,6 +178,43 @@ describe('BlockLayout', () => {
     expect(layout.state.h[H_GAP_HEIGHT]).toBe(3);
     const nodes = layout.state.h[H_NODES_USED];
     expect(nodes).toBeLessThan((n / LEAF_SLOTS) * 1.15);
+  });
+
+  it('the gap index stays shallow and freed of nodes as gaps go in any order', () => {
+    // 40,000 blocks of 16 bytes, every other one freed: 20,000 gaps, three levels. Then the
+    // blocks between them freed in random order, each joining two gaps into one.
+    const n = 20_000;
+    const layout = BlockLayout.create(2 * n * 16, 8, 0, 0, 2 * n);
+    const ps: number[] = [];
+    for (let i = 0; i < 2 * n; i++) ps.push(layout.allocate(16, 16));
+    for (let i = 0; i < 2 * n; i += 2) layout.release(ps[i]);
+    expect(layout.gaps).toBe(n);
+    expect(layout.state.h[H_GAP_HEIGHT]).toBe(3);
+    let seed = 11;
+    const rand = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const order = ps.filter((_, i) => i % 2 === 1);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rand(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    // Merges and shares keep every node but the root at least a quarter full: leaves of 12
+    // gaps or more, inner nodes of 8 children or more.
+    let freed = 0;
+    for (const left of [6000, 2000, 300, 60]) {
+      for (; layout.gaps > left; freed++) layout.release(order[freed]);
+      expect(layout.check()).toBeUndefined();
+      const leaves = Math.ceil(left / (LEAF_SLOTS / 4));
+      const inner = Math.ceil(leaves / (FANOUT / 4)) + Math.ceil(leaves / (FANOUT / 4) ** 2) + 1;
+      expect(gapIndexNodes(layout)).toBeLessThanOrEqual(leaves + inner);
+    }
+    for (; freed < order.length; freed++) layout.release(order[freed]);
+    expect(layout.check()).toBeUndefined();
+    expect(layout.gaps).toBe(1);
+    expect(gapIndexNodes(layout)).toBe(1);
+    expect(layout.state.h[H_GAP_HEIGHT]).toBe(1);
   });
 
   it('the gap index empties and refills: random frees and allocations in a large heap', () => {

@@ -1,6 +1,9 @@
 // The gap index: every gap (free block) in address order, in a B+tree of wide nodes kept in the
 // state's node region (taken from the pool of node-pool.ts, which best-fit heaps share with the
-// size index), each inner node holding its children's largest gaps and first keys.
+// size index), each inner node holding its children's largest gaps and first keys. Its shape
+// (node layout, splits, shares, merges, root changes, bulk build, the structural checks) is
+// node-tree.ts's; this file holds what is the gap index's own: the maxima and how they move,
+// and the searches.
 //
 // A gap is named by its host, the record of the block in front of it (the sentinel for the gap
 // at offset 0); its key is where it starts, `OFF + occupied` of the host, read from the records
@@ -8,51 +11,32 @@
 // LEAF_SLOTS (host, size) pairs in two contiguous arrays; an inner node up to FANOUT children
 // with, per child, the largest size under it and the key of its first gap.
 //
-// Invariants (checked by `check`):
-// - every leaf is at depth height - 1; entries ascend by key across the leaves;
-// - an inner node's MAXES[i] is the largest size under child i and KEYS[i] the key of the
-//   first gap under it; H_LARGEST is the largest size of all (0 when there are no gaps);
-// - only the root may be empty (a leaf with no gaps) or hold a single child.
+// Invariants (checked by `check`, the structural ones by node-tree.ts's `checkTree`):
+// - entries ascend by key across the leaves;
+// - an inner node's MAXES[i] is the largest size under child i (its summary: `leafSummary`,
+//   `innerSummary`) and KEYS[i] the key of the first gap under it; H_LARGEST is the largest
+//   size of all (0 when there are no gaps: `rootSummary`).
 //
 // First fit descends to the first child whose maximum is large enough, reading a few
 // contiguous words per level: the lowest-address gap that fits in O(log F) with about
 // log_32(F) + 1 nodes read. Finding a given gap descends by its key. The node and slot of every
-// level of the last descent are kept (the cursor) so the caller can change that gap at once;
-// any change restores the invariants along the cursor's path. The cursor is per-thread and
-// valid only within one operation.
+// level of the last descent are kept (the cursor) so the caller can change that gap at once.
+// A change that keeps the shape restores the maxima and first keys here, along the cursor's
+// path and stopping early (`grown`, `shrunk`, `firstKey`); a full leaf, an emptied or
+// under-full one goes to node-tree.ts, which recomputes the summaries above what it changed.
+// The cursor is per-thread and valid only within one operation.
 //
 // Only BlockLayout calls this, and it calls it for every change of a gap's host, start or size,
 // with the key the index knows (before the records change).
-import {
-  FANOUT,
-  H_ALIGN,
-  H_GAP_HEIGHT,
-  H_GAP_ROOT,
-  H_LARGEST,
-  H_NODES_USED,
-  LEAF_SLOTS,
-  NODE_WORDS,
-} from '../memory/format.js';
+import { H_GAP_HEIGHT, H_GAP_ROOT, H_LARGEST, LEAF_SLOTS, NODE_WORDS } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
-import {
-  BUILD_INNER,
-  BUILD_LEAF,
-  COUNT,
-  MAX_HEIGHT,
-  copy,
-  freeNode,
-  move,
-  takeNode,
-} from './node-pool.js';
-import { NIL, OFF, REQ } from './records.js';
+import { COUNT, move } from './node-pool.js';
+import { NODE_LAYOUT, NodeTree } from './node-tree.js';
+import { NIL } from './records.js';
 
-// Leaves.
-const HOSTS = 2;
-const SIZES = 2 + LEAF_SLOTS;
-// Inner nodes.
-const KIDS = 2;
-const MAXES = 2 + FANOUT;
-const KEYS = 2 + 2 * FANOUT;
+// The node layout (node-tree.ts); per child of an inner node, the largest size under it and
+// the key of its first gap.
+const { HOSTS, SIZES, KIDS, SUMS: MAXES, FIRSTS: KEYS } = NODE_LAYOUT;
 
 /** The largest of t[from, from + count), 0 when count is 0. */
 function maxOf(t: Uint32Array, from: number, count: number): number {
@@ -64,72 +48,14 @@ function maxOf(t: Uint32Array, from: number, count: number): number {
   return m;
 }
 
-export class GapIndex {
-  private readonly state: HeapState;
-  private readonly mask: number;
-  /** The cursor: node base (word index) and slot at each level of the last descent. */
-  private readonly at = new Int32Array(MAX_HEIGHT);
-  private readonly slot = new Int32Array(MAX_HEIGHT);
-  /** Scratch for a node that overflows. */
-  private readonly scratch = new Uint32Array(3 * (Math.max(LEAF_SLOTS, FANOUT) + 1));
-  /** Scratch for a full leaf and a sibling's entries together. */
-  private readonly pair = new Uint32Array(Math.max(2 * (2 * LEAF_SLOTS + 1), 6 * FANOUT));
-
+export class GapIndex extends NodeTree {
   constructor(state: HeapState) {
-    this.state = state;
-    this.mask = state.h[H_ALIGN] - 1;
+    super(state, H_GAP_ROOT, H_GAP_HEIGHT, 'gap index', 'summary');
   }
 
   /** The largest gap, 0 when none. O(1). */
   get largest(): number {
     return this.state.h[H_LARGEST];
-  }
-
-  /** Where the gap of host `p` starts. */
-  key(r: Uint32Array, p: number): number {
-    const q = r[p + REQ];
-    return r[p + OFF] + q + (-q & this.mask);
-  }
-
-  /**
-   * Makes the index empty: one new empty leaf. Its old nodes are dropped, not freed: the
-   * caller has just reset the node pool (see node-pool.ts), or the index had none (a best-fit
-   * heap about to compact). O(1).
-   */
-  reset(): void {
-    const leaf = this.newNode(); // may replace the buffer, h included
-    const h = this.state.h;
-    h[H_GAP_ROOT] = leaf;
-    h[H_GAP_HEIGHT] = 1;
-    h[H_LARGEST] = 0;
-  }
-
-  /**
-   * Frees every node of the index to the pool and leaves none (H_GAP_ROOT NIL): a best-fit
-   * heap after a compaction. Depth first with the cursor as the stack. O(nodes).
-   */
-  drop(): void {
-    const h = this.state.h;
-    const t = this.state.n;
-    const last = h[H_GAP_HEIGHT] - 1;
-    const at = this.at;
-    const slot = this.slot;
-    at[0] = h[H_GAP_ROOT] * NODE_WORDS;
-    slot[0] = 0;
-    let lv = 0;
-    while (lv >= 0) {
-      const b = at[lv];
-      if (lv < last && slot[lv] < t[b + COUNT]) {
-        at[lv + 1] = t[b + KIDS + slot[lv]++] * NODE_WORDS;
-        slot[++lv] = 0;
-        continue;
-      }
-      freeNode(this.state, b / NODE_WORDS);
-      lv--;
-    }
-    h[H_GAP_ROOT] = NIL;
-    h[H_GAP_HEIGHT] = 0;
-    h[H_LARGEST] = 0;
   }
 
   /**
@@ -255,7 +181,7 @@ export class GapIndex {
   insert(p: number, key: number, size: number): void {
     const h = this.state.h;
     const r = this.state.r;
-    let t = this.state.n;
+    const t = this.state.n;
     const leaf = h[H_GAP_HEIGHT] - 1;
     const b = this.descend(key, leaf);
     const c = t[b + COUNT];
@@ -279,35 +205,8 @@ export class GapIndex {
       if (lo === 0) this.firstKey(leaf, key);
       return;
     }
-    // Full: the entries and the new one in scratch, then shared with a sibling or split.
-    const s = this.scratch;
-    const n = LEAF_SLOTS + 1;
-    for (let i = 0, k = 0; i < n; i++) {
-      if (i === lo) {
-        s[i] = p;
-        s[n + i] = size;
-      } else {
-        s[i] = t[b + HOSTS + k];
-        s[n + i] = t[b + SIZES + k];
-        k++;
-      }
-    }
-    if (leaf > 0 && this.share(leaf, n)) return;
-    const fresh = this.newNode(); // may replace the node region
-    t = this.state.n;
-    const fb = fresh * NODE_WORDS;
-    const keep = (n + 1) >>> 1;
-    this.writeLeaf(b, 0, keep, n);
-    this.writeLeaf(fb, keep, n - keep, n);
-    const freshKey = this.key(r, t[fb + HOSTS]);
-    if (lo === 0) this.firstKey(leaf, key);
-    if (leaf === 0) {
-      this.newRoot(b, fresh, freshKey);
-      return;
-    }
-    const parent = leaf - 1;
-    t[this.at[parent] + MAXES + this.slot[parent]] = this.leafMax(b);
-    this.insertChild(parent, this.slot[parent] + 1, fresh, this.leafMax(fb), freshKey);
+    // Full: shared with a sibling or split (node-tree.ts).
+    this.insertFull(leaf, lo, p, size);
   }
 
   /**
@@ -315,47 +214,7 @@ export class GapIndex {
    * than 0) from nodes of a freshly reset pool, as `reset` does. O(F).
    */
   build(hosts: Uint32Array, sizes: Uint32Array, count: number): void {
-    this.reset();
-    if (count === 0) return;
-    const r = this.state.r;
-    // Level by level: each level's nodes as (node, max, key) triples.
-    let level: number[] = [];
-    let t: Uint32Array;
-    for (let i = 0, first = this.state.h[H_GAP_ROOT]; i < count; i += BUILD_LEAF) {
-      const node = i === 0 ? first : this.newNode();
-      t = this.state.n;
-      const b = node * NODE_WORDS;
-      const m = Math.min(BUILD_LEAF, count - i);
-      copy(t, b + HOSTS, hosts, i, i + m);
-      copy(t, b + SIZES, sizes, i, i + m);
-      t[b + COUNT] = m;
-      level.push(node, this.leafMax(b), this.key(r, hosts[i]));
-    }
-    let height = 1;
-    while (level.length > 3) {
-      const up: number[] = [];
-      for (let i = 0; i < level.length; i += 3 * BUILD_INNER) {
-        const node = this.newNode();
-        t = this.state.n;
-        const b = node * NODE_WORDS;
-        const m = Math.min(BUILD_INNER, (level.length - i) / 3);
-        let max = 0;
-        for (let k = 0; k < m; k++) {
-          t[b + KIDS + k] = level[i + 3 * k];
-          t[b + MAXES + k] = level[i + 3 * k + 1];
-          t[b + KEYS + k] = level[i + 3 * k + 2];
-          if (level[i + 3 * k + 1] > max) max = level[i + 3 * k + 1];
-        }
-        t[b + COUNT] = m;
-        up.push(node, max, level[i + 2]);
-      }
-      level = up;
-      height++;
-    }
-    const h = this.state.h; // nodes taken above may have replaced the buffer
-    h[H_GAP_ROOT] = level[0];
-    h[H_GAP_HEIGHT] = height;
-    h[H_LARGEST] = level[1];
+    this.buildTree(hosts, sizes, null, count);
   }
 
   /**
@@ -370,64 +229,12 @@ export class GapIndex {
     validHost: (p: number) => boolean,
     visit: (p: number, size: number) => string | undefined,
   ): string | undefined {
+    // The structure and every child's maximum and first key (node-tree.ts), then the largest.
+    const problem = this.checkTree(seen, validHost, null, visit);
+    if (problem !== undefined) return problem;
     const h = this.state.h;
-    const t = this.state.n;
-    const r = this.state.r;
-    const used = h[H_NODES_USED];
-    const height = h[H_GAP_HEIGHT];
-    if (height < 1 || height > MAX_HEIGHT) return `gap index height ${height} out of range`;
-    const valid = (id: number): boolean => id !== NIL && id < used && seen[id] === 0;
-    const root = h[H_GAP_ROOT];
-    if (!valid(root)) return 'gap index root is not a node';
-    let problem: string | undefined;
-    // Returns [max, first key] of the subtree, or undefined after setting `problem`.
-    const walk = (id: number, lv: number): [number, number] | undefined => {
-      seen[id] = 1;
-      const b = id * NODE_WORDS;
-      const c = t[b + COUNT];
-      const leaf = lv === height - 1;
-      const cap = leaf ? LEAF_SLOTS : FANOUT;
-      if (c > cap || (c === 0 && !(leaf && lv === 0)) || (c === 1 && lv === 0 && !leaf)) {
-        problem = `gap index node ${id} holds ${c} entries`;
-        return undefined;
-      }
-      let max = 0;
-      let first = 0;
-      if (leaf) {
-        for (let j = 0; j < c; j++) {
-          const p = t[b + HOSTS + j];
-          const size = t[b + SIZES + j];
-          if (!validHost(p)) {
-            problem = `gap index host ${p} is not a record`;
-            return undefined;
-          }
-          if (j === 0) first = this.key(r, p);
-          if (size > max) max = size;
-          problem = visit(p, size);
-          if (problem !== undefined) return undefined;
-        }
-        return [max, first];
-      }
-      for (let i = 0; i < c; i++) {
-        const kid = t[b + KIDS + i];
-        if (!valid(kid)) {
-          problem = `gap index link ${kid} is not an unvisited node`;
-          return undefined;
-        }
-        const sub = walk(kid, lv + 1);
-        if (sub === undefined) return undefined;
-        if (t[b + MAXES + i] !== sub[0] || t[b + KEYS + i] !== sub[1]) {
-          problem = `gap index node ${id}: child ${i} summary is wrong`;
-          return undefined;
-        }
-        if (i === 0) first = sub[1];
-        if (sub[0] > max) max = sub[0];
-      }
-      return [max, first];
-    };
-    const top = walk(root, 0);
-    if (top === undefined) return problem;
-    if (h[H_LARGEST] !== top[0]) return `largest gap is ${h[H_LARGEST]}, expected ${top[0]}`;
+    const top = this.rootValue();
+    if (h[H_LARGEST] !== top) return `largest gap is ${h[H_LARGEST]}, expected ${top}`;
     return undefined;
   }
 
@@ -536,253 +343,15 @@ export class GapIndex {
     return maxOf(t, b + MAXES, t[b + COUNT]);
   }
 
-  /** Writes scratch leaf entries [from, from + count) (of `n` in scratch) into leaf `b`. */
-  private writeLeaf(b: number, from: number, count: number, n: number): void {
-    const t = this.state.n;
-    const s = this.scratch;
-    copy(t, b + HOSTS, s, from, from + count);
-    copy(t, b + SIZES, s, n + from, n + from + count);
-    t[b + COUNT] = count;
+  protected leafSummary(b: number): number {
+    return this.leafMax(b);
   }
 
-  /** Writes scratch inner entries [from, from + count) (of `n` in scratch) into node `b`. */
-  private writeInner(b: number, from: number, count: number, n: number): void {
-    const t = this.state.n;
-    const s = this.scratch;
-    copy(t, b + KIDS, s, from, from + count);
-    copy(t, b + MAXES, s, n + from, n + from + count);
-    copy(t, b + KEYS, s, 2 * n + from, 2 * n + from + count);
-    t[b + COUNT] = count;
+  protected innerSummary(b: number): number {
+    return this.innerMax(b);
   }
 
-  /**
-   * Spreads the `n` scratch entries of the full leaf at level `lv` (cursor on it) over it and a
-   * sibling with room, when one has; returns false when neither has.
-   */
-  private share(lv: number, n: number): boolean {
-    const t = this.state.n;
-    const r = this.state.r;
-    const pb = this.at[lv - 1];
-    const ps = this.slot[lv - 1];
-    const pc = t[pb + COUNT];
-    const b = this.at[lv];
-    const s = this.scratch;
-    for (let side = -1; side <= 1; side += 2) {
-      const k = ps + side;
-      if (k < 0 || k >= pc) continue;
-      const sb = t[pb + KIDS + k] * NODE_WORDS;
-      const sc = t[sb + COUNT];
-      if (sc >= LEAF_SLOTS) continue;
-      // All entries of both leaves in order in scratch (after the n of this leaf), then halved.
-      const total = sc + n;
-      const all = this.pair;
-      if (side < 0) {
-        copy(all, 0, t, sb + HOSTS, sb + HOSTS + sc);
-        copy(all, sc, s, 0, n);
-        copy(all, total, t, sb + SIZES, sb + SIZES + sc);
-        copy(all, total + sc, s, n, 2 * n);
-      } else {
-        copy(all, 0, s, 0, n);
-        copy(all, n, t, sb + HOSTS, sb + HOSTS + sc);
-        copy(all, total, s, n, 2 * n);
-        copy(all, total + n, t, sb + SIZES, sb + SIZES + sc);
-      }
-      const lower = (total + 1) >>> 1;
-      const lb = side < 0 ? sb : b;
-      const ub = side < 0 ? b : sb;
-      copy(t, lb + HOSTS, all, 0, lower);
-      copy(t, lb + SIZES, all, total, total + lower);
-      t[lb + COUNT] = lower;
-      copy(t, ub + HOSTS, all, lower, total);
-      copy(t, ub + SIZES, all, total + lower, 2 * total);
-      t[ub + COUNT] = total - lower;
-      const li = side < 0 ? k : ps;
-      t[pb + MAXES + li] = this.leafMax(lb);
-      t[pb + MAXES + li + 1] = this.leafMax(ub);
-      t[pb + KEYS + li + 1] = this.key(r, t[ub + HOSTS]);
-      const firstKey = this.key(r, t[lb + HOSTS]);
-      if (t[pb + KEYS + li] !== firstKey) {
-        t[pb + KEYS + li] = firstKey;
-        if (li === 0) this.firstKey(lv - 1, firstKey);
-      }
-      this.grown(lv - 1, Math.max(t[pb + MAXES + li], t[pb + MAXES + li + 1]));
-      return true;
-    }
-    return false;
-  }
-
-  /** Inserts child `kid` (largest gap `max`, first key `key`) at `pos` of the inner node at level `lv`. */
-  private insertChild(lv: number, pos: number, kid: number, max: number, key: number): void {
-    let t = this.state.n;
-    const b = this.at[lv];
-    const c = t[b + COUNT];
-    if (c < FANOUT) {
-      move(t, b + KIDS + pos + 1, b + KIDS + pos, b + KIDS + c);
-      move(t, b + MAXES + pos + 1, b + MAXES + pos, b + MAXES + c);
-      move(t, b + KEYS + pos + 1, b + KEYS + pos, b + KEYS + c);
-      t[b + KIDS + pos] = kid;
-      t[b + MAXES + pos] = max;
-      t[b + KEYS + pos] = key;
-      t[b + COUNT] = c + 1;
-      // Entries only moved between children of this node: its maximum grows at most to theirs.
-      this.grown(lv, this.innerMax(b));
-      return;
-    }
-    const s = this.scratch;
-    const n = FANOUT + 1;
-    for (let i = 0, k = 0; i < n; i++) {
-      if (i === pos) {
-        s[i] = kid;
-        s[n + i] = max;
-        s[2 * n + i] = key;
-      } else {
-        s[i] = t[b + KIDS + k];
-        s[n + i] = t[b + MAXES + k];
-        s[2 * n + i] = t[b + KEYS + k];
-        k++;
-      }
-    }
-    const fresh = this.newNode();
-    t = this.state.n;
-    const fb = fresh * NODE_WORDS;
-    const keep = (n + 1) >>> 1;
-    this.writeInner(b, 0, keep, n);
-    this.writeInner(fb, keep, n - keep, n);
-    if (lv === 0) {
-      this.newRoot(b, fresh, t[fb + KEYS]);
-      return;
-    }
-    const parent = lv - 1;
-    t[this.at[parent] + MAXES + this.slot[parent]] = this.innerMax(b);
-    this.insertChild(parent, this.slot[parent] + 1, fresh, this.innerMax(fb), t[fb + KEYS]);
-  }
-
-  /** The root (base `b`) split, `fresh` holding its upper part: a new root above both. */
-  private newRoot(b: number, fresh: number, freshKey: number): void {
-    const height = this.state.h[H_GAP_HEIGHT];
-    if (height === MAX_HEIGHT) throw new Error('internal: gap index too deep');
-    const leaf = height === 1;
-    const oldRoot = this.state.h[H_GAP_ROOT];
-    const root = this.newNode(); // may replace the buffer, h included
-    const h = this.state.h;
-    const t = this.state.n;
-    const rb = root * NODE_WORDS;
-    const fb = fresh * NODE_WORDS;
-    t[rb + COUNT] = 2;
-    t[rb + KIDS] = oldRoot;
-    t[rb + KIDS + 1] = fresh;
-    t[rb + MAXES] = leaf ? this.leafMax(b) : this.innerMax(b);
-    t[rb + MAXES + 1] = leaf ? this.leafMax(fb) : this.innerMax(fb);
-    t[rb + KEYS] = leaf ? this.key(this.state.r, t[b + HOSTS]) : t[b + KEYS];
-    t[rb + KEYS + 1] = freshKey;
-    h[H_GAP_ROOT] = root;
-    h[H_GAP_HEIGHT] = height + 1;
-    h[H_LARGEST] = Math.max(t[rb + MAXES], t[rb + MAXES + 1]);
-  }
-
-  /** Removes the child under the cursor from the inner node at level `lv` (the child is empty). */
-  private removeChild(lv: number): void {
-    const t = this.state.n;
-    const h = this.state.h;
-    const b = this.at[lv];
-    const i = this.slot[lv];
-    const c = t[b + COUNT] - 1;
-    const old = t[b + MAXES + i];
-    this.freeNode(t[b + KIDS + i]);
-    move(t, b + KIDS + i, b + KIDS + i + 1, b + KIDS + c + 1);
-    move(t, b + MAXES + i, b + MAXES + i + 1, b + MAXES + c + 1);
-    move(t, b + KEYS + i, b + KEYS + i + 1, b + KEYS + c + 1);
-    t[b + COUNT] = c;
-    if (c === 0) {
-      // Only an inner node below the root can empty (the root keeps two children or collapses).
-      this.removeChild(lv - 1);
-      return;
-    }
-    this.shrunk(lv, old);
-    if (i === 0) this.firstKey(lv, t[b + KEYS]);
-    if (lv > 0 && c < FANOUT / 4) this.rebalance(lv);
-    if (lv === 0) {
-      // A root with one child: the child becomes the root (and so on down).
-      while (h[H_GAP_HEIGHT] > 1 && t[h[H_GAP_ROOT] * NODE_WORDS + COUNT] === 1) {
-        const old = h[H_GAP_ROOT];
-        h[H_GAP_ROOT] = t[old * NODE_WORDS + KIDS];
-        h[H_GAP_HEIGHT]--;
-        this.freeNode(old);
-      }
-    }
-  }
-
-  /**
-   * The node at level `lv` (cursor on it, not the root) holds under a quarter of its room: it
-   * merges with a sibling when both fit in one node, else takes entries from it so both hold
-   * at least a quarter. Keeps the tree O(log F) deep whatever the order of removals.
-   */
-  private rebalance(lv: number): void {
-    const t = this.state.n;
-    const pb = this.at[lv - 1];
-    const ps = this.slot[lv - 1];
-    const pc = t[pb + COUNT];
-    if (pc < 2) return; // no sibling: the parent is rebalanced or collapsed on its own
-    const leaf = lv === this.state.h[H_GAP_HEIGHT] - 1;
-    const li = ps > 0 ? ps - 1 : ps; // the left node of the pair
-    const lb = t[pb + KIDS + li] * NODE_WORDS;
-    const rb = t[pb + KIDS + li + 1] * NODE_WORDS;
-    const lc = t[lb + COUNT];
-    const rc = t[rb + COUNT];
-    const cap = leaf ? LEAF_SLOTS : FANOUT;
-    const arrays = leaf ? 2 : 3;
-    const total = lc + rc;
-    if (total <= cap) {
-      // Merge: the right node's entries follow the left one's; the right node goes.
-      for (let a = 0; a < arrays; a++) {
-        const off = 2 + a * cap;
-        copy(t, lb + off + lc, t, rb + off, rb + off + rc);
-      }
-      t[lb + COUNT] = total;
-      t[pb + MAXES + li] = Math.max(t[pb + MAXES + li], t[pb + MAXES + li + 1]);
-      this.freeNode(rb / NODE_WORDS);
-      move(t, pb + KIDS + li + 1, pb + KIDS + li + 2, pb + KIDS + pc);
-      move(t, pb + MAXES + li + 1, pb + MAXES + li + 2, pb + MAXES + pc);
-      move(t, pb + KEYS + li + 1, pb + KEYS + li + 2, pb + KEYS + pc);
-      t[pb + COUNT] = pc - 1;
-      const h = this.state.h;
-      if (lv - 1 === 0) {
-        while (h[H_GAP_HEIGHT] > 1 && t[h[H_GAP_ROOT] * NODE_WORDS + COUNT] === 1) {
-          const old = h[H_GAP_ROOT];
-          h[H_GAP_ROOT] = t[old * NODE_WORDS + KIDS];
-          h[H_GAP_HEIGHT]--;
-          this.freeNode(old);
-        }
-      } else if (pc - 1 < FANOUT / 4) {
-        this.rebalance(lv - 1);
-      }
-      return;
-    }
-    // Share: both halves through scratch, left then right.
-    const s = this.pair;
-    for (let a = 0; a < arrays; a++) {
-      const off = 2 + a * cap;
-      copy(s, a * total, t, lb + off, lb + off + lc);
-      copy(s, a * total + lc, t, rb + off, rb + off + rc);
-    }
-    const lower = total >>> 1;
-    for (let a = 0; a < arrays; a++) {
-      const off = 2 + a * cap;
-      copy(t, lb + off, s, a * total, a * total + lower);
-      copy(t, rb + off, s, a * total + lower, (a + 1) * total);
-    }
-    t[lb + COUNT] = lower;
-    t[rb + COUNT] = total - lower;
-    t[pb + MAXES + li] = leaf ? this.leafMax(lb) : this.innerMax(lb);
-    t[pb + MAXES + li + 1] = leaf ? this.leafMax(rb) : this.innerMax(rb);
-    t[pb + KEYS + li + 1] = leaf ? this.key(this.state.r, t[rb + HOSTS]) : t[rb + KEYS];
-  }
-
-  private newNode(): number {
-    return takeNode(this.state);
-  }
-
-  private freeNode(id: number): void {
-    freeNode(this.state, id);
+  protected rootSummary(v: number): void {
+    this.state.h[H_LARGEST] = v;
   }
 }

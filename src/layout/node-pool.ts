@@ -3,9 +3,10 @@
 // ever handed out (nil included) and H_NODE_FREE heads a stack of unused ones linked through
 // their LINK word, so a node freed by one tree can be taken by the other.
 //
-// Every node starts with the same two words; what follows is the tree's own (two arrays of
-// LEAF_SLOTS in a leaf, three of FANOUT in an inner node). The two trees also share here their
-// depth limit, bulk-build fill and the word moves they make inside and between nodes.
+// Every node starts with the same two words; what follows is the trees' layout, node-tree.ts's
+// (two arrays of LEAF_SLOTS in a leaf, three of FANOUT in an inner node). The depth limit,
+// bulk-build fill and the word moves made inside and between nodes are here, for node-tree.ts
+// and the two indexes' hot paths alike.
 import { FANOUT, H_NODES_USED, H_NODE_FREE, LEAF_SLOTS, NODE_WORDS } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
 import { NIL } from './records.js';

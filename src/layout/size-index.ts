@@ -1,6 +1,8 @@
 // The size index (best-fit heaps only): every gap ordered by (size, start address), in a B+tree
 // of wide nodes taken from the node pool the gap index uses (node-pool.ts). First-fit heaps have
-// none (H_SIZE_ROOT NIL, H_SIZE_HEIGHT 0) and pay nothing for it.
+// none (H_SIZE_ROOT NIL, H_SIZE_HEIGHT 0) and pay nothing for it. Its shape (node layout,
+// splits, shares, merges, root changes, bulk build, the structural checks) is node-tree.ts's,
+// as the gap index's is; this file holds the order, the searches and the first keys' updates.
 //
 // A gap is named by its host, as in the gap index; a leaf holds up to LEAF_SLOTS (host, size)
 // pairs in two contiguous arrays, an inner node up to FANOUT children with, per child, the size
@@ -8,85 +10,38 @@
 // occupied` of the host, read from the records: it only breaks ties between equal sizes, so most
 // comparisons read the leaf's size array alone.
 //
-// Invariants (checked by `check`):
-// - every leaf is at depth height - 1; entries ascend strictly by (size, address) across the
-//   leaves (no two gaps start at one address);
-// - an inner node's FSIZES[i] and FKEYS[i] are the size and address of the first gap under
-//   child i;
-// - only the root may be empty (a leaf with no gaps) or hold a single child.
+// Invariants (checked by `check`, the structural ones by node-tree.ts's `checkTree`):
+// - entries ascend strictly by (size, address) across the leaves (no two gaps start at one
+//   address), and no entry is empty;
+// - an inner node's FSIZES[i] (its summary of child i: `leafSummary`, `innerSummary`) and
+//   FKEYS[i] are the size and address of the first gap under child i. There is no whole-tree
+//   summary: the largest gap is the last entry, read when asked.
 //
 // Best fit descends to the last child whose first gap is smaller than the request: the fit is
 // in it or is the first gap after it, one step to the next leaf. Finding a given gap descends
 // by its (size, address), then looks for its host among the leaf's gaps of that size (no record
-// read). Removals rebalance as the gap index's do (merge or share below a quarter), so the tree
-// stays O(log F) deep. The node and slot of every level of the last descent are kept (the
-// cursor, per thread): a removal of the gap the last search found (an allocation's) starts from
-// it, once its path from the root is checked to still lead there.
+// read). A change of a leaf's first entry updates the first keys above it here (`firstKey`); a
+// full leaf, an emptied or under-full one goes to node-tree.ts (share or split; merge or share
+// below a quarter), so the tree stays O(log F) deep. The node and slot of every level of the
+// last descent are kept (the cursor, per thread): a removal of the gap the last search found
+// (an allocation's) starts from it, once its path from the root is checked to still lead there.
 //
 // The address part of a key must not change while the gap is in the index: the key the index
 // knows is the one it read at insertion, and a removal is given it (callers know the old size
 // and start of every gap they change). Only BlockLayout calls this.
-import {
-  FANOUT,
-  H_ALIGN,
-  H_NODES_USED,
-  H_SIZE_HEIGHT,
-  H_SIZE_ROOT,
-  LEAF_SLOTS,
-  NODE_WORDS,
-} from '../memory/format.js';
+import { H_SIZE_HEIGHT, H_SIZE_ROOT, LEAF_SLOTS, NODE_WORDS } from '../memory/format.js';
 import type { HeapState } from '../memory/heap-state.js';
-import {
-  BUILD_INNER,
-  BUILD_LEAF,
-  COUNT,
-  MAX_HEIGHT,
-  copy,
-  freeNode,
-  move,
-  takeNode,
-} from './node-pool.js';
-import { NIL, OFF, REQ } from './records.js';
+import { COUNT, move } from './node-pool.js';
+import { NODE_LAYOUT, NodeTree } from './node-tree.js';
+import { NIL } from './records.js';
 
-// Leaves.
-const HOSTS = 2;
-const SIZES = 2 + LEAF_SLOTS;
-// Inner nodes.
-const KIDS = 2;
-const FSIZES = 2 + FANOUT;
-const FKEYS = 2 + 2 * FANOUT;
+// The node layout (node-tree.ts); per child of an inner node, the size and the start address
+// of its first gap.
+const { HOSTS, SIZES, KIDS, SUMS: FSIZES, FIRSTS: FKEYS } = NODE_LAYOUT;
 
-export class SizeIndex {
-  private readonly state: HeapState;
-  private readonly mask: number;
-  /** The cursor: node base (word index) and slot at each level of the last descent. */
-  private readonly at = new Int32Array(MAX_HEIGHT);
-  private readonly slot = new Int32Array(MAX_HEIGHT);
-  /** Scratch for a node that overflows. */
-  private readonly scratch = new Uint32Array(3 * (Math.max(LEAF_SLOTS, FANOUT) + 1));
-  /** Scratch for a full leaf and a sibling's entries together. */
-  private readonly pair = new Uint32Array(Math.max(2 * (2 * LEAF_SLOTS + 1), 6 * FANOUT));
-
+export class SizeIndex extends NodeTree {
   constructor(state: HeapState) {
-    this.state = state;
-    this.mask = state.h[H_ALIGN] - 1;
-  }
-
-  /** Where the gap of host `p` starts (as in the gap index). */
-  key(r: Uint32Array, p: number): number {
-    const q = r[p + REQ];
-    return r[p + OFF] + q + (-q & this.mask);
-  }
-
-  /**
-   * Makes the index empty: one new empty leaf. Its old nodes are dropped, not freed: the
-   * caller has just reset the node pool. O(1).
-   */
-  reset(): void {
-    const leaf = takeNode(this.state); // may replace the buffer, h included
-    const h = this.state.h;
-    h[H_SIZE_ROOT] = leaf;
-    h[H_SIZE_HEIGHT] = 1;
+    super(state, H_SIZE_ROOT, H_SIZE_HEIGHT, 'size index', 'first key');
   }
 
   /** The largest gap size, 0 when there are no gaps: the last entry of the last leaf. O(log F). */
@@ -165,7 +120,7 @@ export class SizeIndex {
   /** Adds the gap of host `p` (its record as it is now gives its start), `size` bytes (more than 0). O(log F). */
   insert(p: number, size: number): void {
     const h = this.state.h;
-    let t = this.state.n;
+    const t = this.state.n;
     const key = this.key(this.state.r, p);
     const leaf = h[H_SIZE_HEIGHT] - 1;
     const b = this.descend(size, key, leaf);
@@ -182,34 +137,8 @@ export class SizeIndex {
       if (lo === 0) this.firstKey(leaf, size, key);
       return;
     }
-    // Full: the entries and the new one in scratch, then shared with a sibling or split.
-    const s = this.scratch;
-    const n = LEAF_SLOTS + 1;
-    for (let i = 0, k = 0; i < n; i++) {
-      if (i === lo) {
-        s[i] = p;
-        s[n + i] = size;
-      } else {
-        s[i] = t[b + HOSTS + k];
-        s[n + i] = t[b + SIZES + k];
-        k++;
-      }
-    }
-    if (leaf > 0 && this.share(leaf, n)) return;
-    const fresh = takeNode(this.state); // may replace the buffer
-    t = this.state.n;
-    const fb = fresh * NODE_WORDS;
-    const keep = (n + 1) >>> 1;
-    this.writeLeaf(b, 0, keep, n);
-    this.writeLeaf(fb, keep, n - keep, n);
-    if (lo === 0) this.firstKey(leaf, size, key);
-    const freshSize = t[fb + SIZES];
-    const freshKey = this.key(this.state.r, t[fb + HOSTS]);
-    if (leaf === 0) {
-      this.newRoot(b, fresh, freshSize, freshKey);
-      return;
-    }
-    this.insertChild(leaf - 1, this.slot[leaf - 1] + 1, fresh, freshSize, freshKey);
+    // Full: shared with a sibling or split (node-tree.ts).
+    this.insertFull(leaf, lo, p, size);
   }
 
   /**
@@ -251,8 +180,6 @@ export class SizeIndex {
    * by (size, address) first.
    */
   build(hosts: Uint32Array, sizes: Uint32Array, count: number): void {
-    this.reset();
-    if (count === 0) return;
     const r = this.state.r;
     // Sorted through a permutation; the keys read once. Garbage is fine here: O(F) anyway.
     const keys = new Float64Array(count);
@@ -262,44 +189,7 @@ export class SizeIndex {
       order[i] = i;
     }
     order.sort((a, b) => sizes[a] - sizes[b] || keys[a] - keys[b]);
-    // Level by level: each level's nodes as (node, first size, first key) triples.
-    let level: number[] = [];
-    let t: Uint32Array;
-    for (let i = 0, first = this.state.h[H_SIZE_ROOT]; i < count; i += BUILD_LEAF) {
-      const node = i === 0 ? first : takeNode(this.state);
-      t = this.state.n;
-      const b = node * NODE_WORDS;
-      const m = Math.min(BUILD_LEAF, count - i);
-      for (let k = 0; k < m; k++) {
-        const e = order[i + k];
-        t[b + HOSTS + k] = hosts[e];
-        t[b + SIZES + k] = sizes[e];
-      }
-      t[b + COUNT] = m;
-      level.push(node, sizes[order[i]], keys[order[i]]);
-    }
-    let height = 1;
-    while (level.length > 3) {
-      const up: number[] = [];
-      for (let i = 0; i < level.length; i += 3 * BUILD_INNER) {
-        const node = takeNode(this.state);
-        t = this.state.n;
-        const b = node * NODE_WORDS;
-        const m = Math.min(BUILD_INNER, (level.length - i) / 3);
-        for (let k = 0; k < m; k++) {
-          t[b + KIDS + k] = level[i + 3 * k];
-          t[b + FSIZES + k] = level[i + 3 * k + 1];
-          t[b + FKEYS + k] = level[i + 3 * k + 2];
-        }
-        t[b + COUNT] = m;
-        up.push(node, level[i + 1], level[i + 2]);
-      }
-      level = up;
-      height++;
-    }
-    const h = this.state.h; // nodes taken above may have replaced the buffer
-    h[H_SIZE_ROOT] = level[0];
-    h[H_SIZE_HEIGHT] = height;
+    this.buildTree(hosts, sizes, order, count);
   }
 
   /**
@@ -314,85 +204,26 @@ export class SizeIndex {
     validHost: (p: number) => boolean,
     visit: (p: number, size: number) => string | undefined,
   ): string | undefined {
-    const h = this.state.h;
-    const t = this.state.n;
     const r = this.state.r;
-    const used = h[H_NODES_USED];
-    const height = h[H_SIZE_HEIGHT];
-    if (height < 1 || height > MAX_HEIGHT) return `size index height ${height} out of range`;
-    const valid = (id: number): boolean => id !== NIL && id < used && seen[id] === 0;
-    const root = h[H_SIZE_ROOT];
-    if (!valid(root)) return 'size index root is not a node';
-    let problem: string | undefined;
     // The last entry visited, in order: each next one must sort after it.
     let lastSize = 0;
     let lastKey = 0;
-    // The first entry of the subtree walked last.
-    let firstSize = 0;
-    let firstKey = 0;
-    // Returns false after setting `problem`.
-    const walk = (id: number, lv: number): boolean => {
-      seen[id] = 1;
-      const b = id * NODE_WORDS;
-      const c = t[b + COUNT];
-      const leaf = lv === height - 1;
-      const cap = leaf ? LEAF_SLOTS : FANOUT;
-      if (c > cap || (c === 0 && !(leaf && lv === 0)) || (c === 1 && lv === 0 && !leaf)) {
-        problem = `size index node ${id} holds ${c} entries`;
-        return false;
-      }
-      if (leaf) {
-        for (let j = 0; j < c; j++) {
-          const p = t[b + HOSTS + j];
-          const size = t[b + SIZES + j];
-          if (!validHost(p)) {
-            problem = `size index host ${p} is not a record`;
-            return false;
-          }
-          const key = this.key(r, p);
-          if (size === 0) {
-            problem = `size index holds an empty gap at ${key}`;
-            return false;
-          }
-          if (size < lastSize || (size === lastSize && key <= lastKey)) {
-            problem = `size index out of order at the gap of ${size} bytes at ${key}`;
-            return false;
-          }
-          lastSize = size;
-          lastKey = key;
-          if (j === 0) {
-            firstSize = size;
-            firstKey = key;
-          }
-          problem = visit(p, size);
-          if (problem !== undefined) return false;
+    // The structure and every child's first size and address (node-tree.ts); the order here.
+    return this.checkTree(
+      seen,
+      validHost,
+      (p, size) => {
+        const key = this.key(r, p);
+        if (size === 0) return `size index holds an empty gap at ${key}`;
+        if (size < lastSize || (size === lastSize && key <= lastKey)) {
+          return `size index out of order at the gap of ${size} bytes at ${key}`;
         }
-        return true;
-      }
-      let mySize = 0;
-      let myKey = 0;
-      for (let i = 0; i < c; i++) {
-        const kid = t[b + KIDS + i];
-        if (!valid(kid)) {
-          problem = `size index link ${kid} is not an unvisited node`;
-          return false;
-        }
-        if (!walk(kid, lv + 1)) return false;
-        if (t[b + FSIZES + i] !== firstSize || t[b + FKEYS + i] !== firstKey) {
-          problem = `size index node ${id}: child ${i} first key is wrong`;
-          return false;
-        }
-        if (i === 0) {
-          mySize = firstSize;
-          myKey = firstKey;
-        }
-      }
-      firstSize = mySize;
-      firstKey = myKey;
-      return true;
-    };
-    if (!walk(root, 0)) return problem;
-    return undefined;
+        lastSize = size;
+        lastKey = key;
+        return undefined;
+      },
+      visit,
+    );
   }
 
   /**
@@ -513,231 +344,15 @@ export class SizeIndex {
     }
   }
 
-  /** Writes scratch leaf entries [from, from + count) (of `n` in scratch) into leaf `b`. */
-  private writeLeaf(b: number, from: number, count: number, n: number): void {
-    const t = this.state.n;
-    const s = this.scratch;
-    copy(t, b + HOSTS, s, from, from + count);
-    copy(t, b + SIZES, s, n + from, n + from + count);
-    t[b + COUNT] = count;
+  protected leafSummary(b: number): number {
+    return this.state.n[b + SIZES];
   }
 
-  /** Writes scratch inner entries [from, from + count) (of `n` in scratch) into node `b`. */
-  private writeInner(b: number, from: number, count: number, n: number): void {
-    const t = this.state.n;
-    const s = this.scratch;
-    copy(t, b + KIDS, s, from, from + count);
-    copy(t, b + FSIZES, s, n + from, n + from + count);
-    copy(t, b + FKEYS, s, 2 * n + from, 2 * n + from + count);
-    t[b + COUNT] = count;
+  protected innerSummary(b: number): number {
+    return this.state.n[b + FSIZES];
   }
 
-  /**
-   * Spreads the `n` scratch entries of the full leaf at level `lv` (cursor on it) over it and a
-   * sibling with room, when one has; returns false when neither has.
-   */
-  private share(lv: number, n: number): boolean {
-    const t = this.state.n;
-    const r = this.state.r;
-    const pb = this.at[lv - 1];
-    const ps = this.slot[lv - 1];
-    const pc = t[pb + COUNT];
-    const b = this.at[lv];
-    const s = this.scratch;
-    for (let side = -1; side <= 1; side += 2) {
-      const k = ps + side;
-      if (k < 0 || k >= pc) continue;
-      const sb = t[pb + KIDS + k] * NODE_WORDS;
-      const sc = t[sb + COUNT];
-      if (sc >= LEAF_SLOTS) continue;
-      // All entries of both leaves in order, then halved.
-      const total = sc + n;
-      const all = this.pair;
-      if (side < 0) {
-        copy(all, 0, t, sb + HOSTS, sb + HOSTS + sc);
-        copy(all, sc, s, 0, n);
-        copy(all, total, t, sb + SIZES, sb + SIZES + sc);
-        copy(all, total + sc, s, n, 2 * n);
-      } else {
-        copy(all, 0, s, 0, n);
-        copy(all, n, t, sb + HOSTS, sb + HOSTS + sc);
-        copy(all, total, s, n, 2 * n);
-        copy(all, total + n, t, sb + SIZES, sb + SIZES + sc);
-      }
-      const lower = (total + 1) >>> 1;
-      const lb = side < 0 ? sb : b;
-      const ub = side < 0 ? b : sb;
-      copy(t, lb + HOSTS, all, 0, lower);
-      copy(t, lb + SIZES, all, total, total + lower);
-      t[lb + COUNT] = lower;
-      copy(t, ub + HOSTS, all, lower, total);
-      copy(t, ub + SIZES, all, total + lower, 2 * total);
-      t[ub + COUNT] = total - lower;
-      const li = side < 0 ? k : ps;
-      t[pb + FSIZES + li + 1] = t[ub + SIZES];
-      t[pb + FKEYS + li + 1] = this.key(r, t[ub + HOSTS]);
-      // The lower leaf's first changes only when the new gap went first in this leaf.
-      const firstSize = t[lb + SIZES];
-      const firstKey = this.key(r, t[lb + HOSTS]);
-      if (t[pb + FSIZES + li] !== firstSize || t[pb + FKEYS + li] !== firstKey) {
-        t[pb + FSIZES + li] = firstSize;
-        t[pb + FKEYS + li] = firstKey;
-        if (li === 0) this.firstKey(lv - 1, firstSize, firstKey);
-      }
-      return true;
-    }
-    return false;
-  }
-
-  /** Inserts child `kid` (its first gap `size` bytes at `key`) at `pos` (above 0) of the inner node at level `lv`. */
-  private insertChild(lv: number, pos: number, kid: number, size: number, key: number): void {
-    let t = this.state.n;
-    const b = this.at[lv];
-    const c = t[b + COUNT];
-    if (c < FANOUT) {
-      move(t, b + KIDS + pos + 1, b + KIDS + pos, b + KIDS + c);
-      move(t, b + FSIZES + pos + 1, b + FSIZES + pos, b + FSIZES + c);
-      move(t, b + FKEYS + pos + 1, b + FKEYS + pos, b + FKEYS + c);
-      t[b + KIDS + pos] = kid;
-      t[b + FSIZES + pos] = size;
-      t[b + FKEYS + pos] = key;
-      t[b + COUNT] = c + 1;
-      return;
-    }
-    const s = this.scratch;
-    const n = FANOUT + 1;
-    for (let i = 0, k = 0; i < n; i++) {
-      if (i === pos) {
-        s[i] = kid;
-        s[n + i] = size;
-        s[2 * n + i] = key;
-      } else {
-        s[i] = t[b + KIDS + k];
-        s[n + i] = t[b + FSIZES + k];
-        s[2 * n + i] = t[b + FKEYS + k];
-        k++;
-      }
-    }
-    const fresh = takeNode(this.state);
-    t = this.state.n;
-    const fb = fresh * NODE_WORDS;
-    const keep = (n + 1) >>> 1;
-    this.writeInner(b, 0, keep, n);
-    this.writeInner(fb, keep, n - keep, n);
-    if (lv === 0) {
-      this.newRoot(b, fresh, t[fb + FSIZES], t[fb + FKEYS]);
-      return;
-    }
-    this.insertChild(lv - 1, this.slot[lv - 1] + 1, fresh, t[fb + FSIZES], t[fb + FKEYS]);
-  }
-
-  /** The root (base `b`) split, `fresh` holding its upper part from a gap of `size` bytes at `key`: a new root above both. */
-  private newRoot(b: number, fresh: number, size: number, key: number): void {
-    const height = this.state.h[H_SIZE_HEIGHT];
-    if (height === MAX_HEIGHT) throw new Error('internal: size index too deep');
-    const leaf = height === 1;
-    const oldRoot = this.state.h[H_SIZE_ROOT];
-    const root = takeNode(this.state); // may replace the buffer, h included
-    const h = this.state.h;
-    const t = this.state.n;
-    const rb = root * NODE_WORDS;
-    t[rb + COUNT] = 2;
-    t[rb + KIDS] = oldRoot;
-    t[rb + KIDS + 1] = fresh;
-    t[rb + FSIZES] = leaf ? t[b + SIZES] : t[b + FSIZES];
-    t[rb + FKEYS] = leaf ? this.key(this.state.r, t[b + HOSTS]) : t[b + FKEYS];
-    t[rb + FSIZES + 1] = size;
-    t[rb + FKEYS + 1] = key;
-    h[H_SIZE_ROOT] = root;
-    h[H_SIZE_HEIGHT] = height + 1;
-  }
-
-  /** Removes the child under the cursor from the inner node at level `lv` (the child is empty). */
-  private removeChild(lv: number): void {
-    const t = this.state.n;
-    const b = this.at[lv];
-    const i = this.slot[lv];
-    const c = t[b + COUNT] - 1;
-    freeNode(this.state, t[b + KIDS + i]);
-    move(t, b + KIDS + i, b + KIDS + i + 1, b + KIDS + c + 1);
-    move(t, b + FSIZES + i, b + FSIZES + i + 1, b + FSIZES + c + 1);
-    move(t, b + FKEYS + i, b + FKEYS + i + 1, b + FKEYS + c + 1);
-    t[b + COUNT] = c;
-    if (c === 0) {
-      // Only an inner node below the root can empty (the root keeps two children or collapses).
-      this.removeChild(lv - 1);
-      return;
-    }
-    if (i === 0) this.firstKey(lv, t[b + FSIZES], t[b + FKEYS]);
-    if (lv > 0 && c < FANOUT / 4) this.rebalance(lv);
-    if (lv === 0) this.collapse();
-  }
-
-  /** A root with one child: the child becomes the root (and so on down). */
-  private collapse(): void {
-    const t = this.state.n;
-    const h = this.state.h;
-    while (h[H_SIZE_HEIGHT] > 1 && t[h[H_SIZE_ROOT] * NODE_WORDS + COUNT] === 1) {
-      const old = h[H_SIZE_ROOT];
-      h[H_SIZE_ROOT] = t[old * NODE_WORDS + KIDS];
-      h[H_SIZE_HEIGHT]--;
-      freeNode(this.state, old);
-    }
-  }
-
-  /**
-   * The node at level `lv` (cursor on it, not the root) holds under a quarter of its room: it
-   * merges with a sibling when both fit in one node, else takes entries from it so both hold
-   * at least a quarter. Keeps the tree O(log F) deep whatever the order of removals.
-   */
-  private rebalance(lv: number): void {
-    const t = this.state.n;
-    const pb = this.at[lv - 1];
-    const ps = this.slot[lv - 1];
-    const pc = t[pb + COUNT];
-    if (pc < 2) return; // no sibling: the parent is rebalanced or collapsed on its own
-    const leaf = lv === this.state.h[H_SIZE_HEIGHT] - 1;
-    const li = ps > 0 ? ps - 1 : ps; // the left node of the pair
-    const lb = t[pb + KIDS + li] * NODE_WORDS;
-    const rb = t[pb + KIDS + li + 1] * NODE_WORDS;
-    const lc = t[lb + COUNT];
-    const rc = t[rb + COUNT];
-    const cap = leaf ? LEAF_SLOTS : FANOUT;
-    const arrays = leaf ? 2 : 3;
-    const total = lc + rc;
-    if (total <= cap) {
-      // Merge: the right node's entries follow the left one's; the right node goes. The left
-      // one's first entry stays first, so only the parent's entry for the right one goes.
-      for (let a = 0; a < arrays; a++) {
-        const off = 2 + a * cap;
-        copy(t, lb + off + lc, t, rb + off, rb + off + rc);
-      }
-      t[lb + COUNT] = total;
-      freeNode(this.state, rb / NODE_WORDS);
-      move(t, pb + KIDS + li + 1, pb + KIDS + li + 2, pb + KIDS + pc);
-      move(t, pb + FSIZES + li + 1, pb + FSIZES + li + 2, pb + FSIZES + pc);
-      move(t, pb + FKEYS + li + 1, pb + FKEYS + li + 2, pb + FKEYS + pc);
-      t[pb + COUNT] = pc - 1;
-      if (lv - 1 === 0) this.collapse();
-      else if (pc - 1 < FANOUT / 4) this.rebalance(lv - 1);
-      return;
-    }
-    // Share: both halves through scratch, left then right; the right one gets a new first.
-    const s = this.pair;
-    for (let a = 0; a < arrays; a++) {
-      const off = 2 + a * cap;
-      copy(s, a * total, t, lb + off, lb + off + lc);
-      copy(s, a * total + lc, t, rb + off, rb + off + rc);
-    }
-    const lower = total >>> 1;
-    for (let a = 0; a < arrays; a++) {
-      const off = 2 + a * cap;
-      copy(t, lb + off, s, a * total, a * total + lower);
-      copy(t, rb + off, s, a * total + lower, (a + 1) * total);
-    }
-    t[lb + COUNT] = lower;
-    t[rb + COUNT] = total - lower;
-    t[pb + FSIZES + li + 1] = leaf ? t[rb + SIZES] : t[rb + FSIZES];
-    t[pb + FKEYS + li + 1] = leaf ? this.key(this.state.r, t[rb + HOSTS]) : t[rb + FKEYS];
+  protected rootSummary(): void {
+    // The largest gap is the last entry: read on demand (`largest`), kept nowhere.
   }
 }
