@@ -10,7 +10,7 @@
  * Prints one JSON line.
  */
 import { MemPool } from '@thi.ng/malloc';
-import { ours, runProbe, type ProbeAllocator } from '../test/no-garbage-probe.js';
+import { ours, oursBestFit, runProbe, type ProbeAllocator } from '../test/no-garbage-probe.js';
 import { NaiveHeap } from './naive-heap.js';
 
 function loopNaive(
@@ -56,4 +56,8 @@ const malloc: ProbeAllocator = (w, slots) => {
   return (from, to) => loopMalloc(pool, slots, w.victims, w.sizes, from, to);
 };
 
-await runProbe({ ours, naive, malloc }, ['ours', 'naive']);
+await runProbe({ ours, 'ours-best-fit': oursBestFit, naive, malloc }, [
+  'ours',
+  'ours-best-fit',
+  'naive',
+]);

@@ -95,12 +95,18 @@ function loopOurs(
   }
 }
 
-/** MemoryManager, through its sync API. */
-export const ours: ProbeAllocator = (w, slots) => {
-  const mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill: w.zeroFill });
-  for (let i = 0; i < slots.length; i++) slots[i] = mm.allocSync(w.initial[i]);
-  return (from, to) => loopOurs(mm, slots, w.victims, w.sizes, from, to);
-};
+/** MemoryManager, through its sync API (first fit unless `strategy` says otherwise). */
+function oursWith(strategy: 'first-fit' | 'best-fit'): ProbeAllocator {
+  return (w, slots) => {
+    const mm = new MemoryManager({ size: w.capacity, align: 8, zeroFill: w.zeroFill, strategy });
+    for (let i = 0; i < slots.length; i++) slots[i] = mm.allocSync(w.initial[i]);
+    return (from, to) => loopOurs(mm, slots, w.victims, w.sizes, from, to);
+  };
+}
+
+export const ours = oursWith('first-fit');
+/** `--allocator=ours-best-fit`: a best-fit heap, whose size index is a B+tree of its own. */
+export const oursBestFit = oursWith('best-fit');
 
 function arg(name: string, fallback: string): string {
   const prefix = `--${name}=`;
@@ -194,5 +200,5 @@ export async function runProbe(
 // Run as a script (not imported by bench/no-garbage-probe.ts or the test): measure ours.
 const script = process.argv[1];
 if (script !== undefined && resolve(script) === fileURLToPath(import.meta.url)) {
-  await runProbe({ ours });
+  await runProbe({ ours, 'ours-best-fit': oursBestFit });
 }

@@ -15,13 +15,13 @@ import { PROBE_NODE_FLAGS, PROBE_SCRIPT, type ProbeResult } from './no-garbage-p
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-async function probe(zeroFill: boolean): Promise<ProbeResult> {
+async function probe(zeroFill: boolean, allocator = 'ours'): Promise<ProbeResult> {
   const { stdout } = await run(
     process.execPath,
     [
       ...PROBE_NODE_FLAGS,
       PROBE_SCRIPT,
-      '--allocator=ours',
+      `--allocator=${allocator}`,
       '--pairs=1000000',
       '--live=300',
       `--zero-fill=${zeroFill}`,
@@ -32,10 +32,14 @@ async function probe(zeroFill: boolean): Promise<ProbeResult> {
 }
 
 describe('sync alloc/free paths allocate nothing on the JS heap', () => {
-  for (const zeroFill of [false, true]) {
-    it(`1,000,000 allocSync+freeSync pairs, zeroFill ${zeroFill}`, async () => {
-      const r = await probe(zeroFill);
-      expect(r).toMatchObject({ allocator: 'ours', zeroFill, pairs: 1_000_000, live: 300 });
+  for (const [allocator, zeroFill] of [
+    ['ours', false],
+    ['ours', true],
+    ['ours-best-fit', false],
+  ] as const) {
+    it(`1,000,000 allocSync+freeSync pairs, ${allocator === 'ours' ? 'first' : 'best'} fit, zeroFill ${zeroFill}`, async () => {
+      const r = await probe(zeroFill, allocator);
+      expect(r).toMatchObject({ allocator, zeroFill, pairs: 1_000_000, live: 300 });
       // No scavenge during the loop: it allocated less than the 64 MiB young generation...
       expect(r.gcDuringLoop).toBe(0);
       // ...and in fact (next to) nothing: a single 16-byte object every 1,000 pairs would
