@@ -420,6 +420,15 @@ describe('BlockLayout', () => {
     best.state.h[H_GAP_HEIGHT] = 0;
     best.state.h[H_LARGEST] = 0;
     expect(best.check()).toBe('index node accounting is broken');
+
+    // Dropping a gap index that is not there frees nothing (least of all the nil node).
+    const again = BlockLayout.create(1 << 16, 8, FLAG_BEST_FIT, 0, 1000);
+    again.allocate(64, 64);
+    again.address();
+    again.unaddress(); // its nodes on the unused stack
+    again.gapIndex.drop();
+    again.gapIndex.drop();
+    expect(again.check()).toBeUndefined();
   });
 
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {

@@ -467,7 +467,10 @@ export class OffsetHeap {
     } finally {
       // Stopped early (aborted, or a slice threw): a best-fit heap's gap index, built for this
       // compaction, goes now rather than at the end of some later one.
-      if (!c.done) core.layout.unaddress();
+      if (!c.done) {
+        core.layout.begin();
+        core.layout.unaddress();
+      }
     }
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }

@@ -127,6 +127,7 @@ export abstract class NodeTree {
    */
   drop(): void {
     const h = this.state.h;
+    if (h[this.rootWord] === NIL) return; // no tree: nothing to free (never the nil node)
     const t = this.state.n;
     const last = h[this.heightWord] - 1;
     const at = this.at;
