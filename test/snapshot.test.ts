@@ -204,6 +204,30 @@ describe('save and restore', () => {
     }
   });
 
+  /**
+   * Writes a lie into words[i]: a small nudge, a copy of another word (from `from` on) or a
+   * random value, the kinds of lies that get furthest.
+   */
+  function lie(words: Uint32Array, i: number, rand: () => number, from: number): void {
+    const kind = rand();
+    words[i] =
+      kind < 0.4
+        ? (words[i] + (rand() < 0.5 ? 1 : -1) * (1 + Math.floor(rand() * 16))) >>> 0
+        : kind < 0.7
+          ? words[from + Math.floor(rand() * (words.length - from))]
+          : Math.floor(rand() * 2 ** 32);
+  }
+
+  /** The heap a crafted snapshot restores to, or undefined when restore rejects it as invalid. */
+  function restoreCrafted(snapshot: Uint8Array): MemoryManager | undefined {
+    try {
+      return MemoryManager.restore(snapshot);
+    } catch (error) {
+      expectCoded(error, MemoryManagerError, INVALID);
+      return undefined;
+    }
+  }
+
   it('rejects a wrong magic and an unknown version, saying which', () => {
     const snapshot = busyHeap().mm.save();
     const magic = metadataOf(snapshot);
@@ -227,22 +251,9 @@ describe('save and restore', () => {
         const crafted = metadataOf(snapshot);
         const words = crafted.words;
         const edits = 1 + Math.floor(rand() * 3);
-        for (let e = 0; e < edits; e++) {
-          const i = Math.floor(rand() * words.length);
-          const kind = rand();
-          // Small nudges, copies of other words and random values: the kinds of lies that get furthest.
-          words[i] =
-            kind < 0.4
-              ? (words[i] + (rand() < 0.5 ? 1 : -1) * (1 + Math.floor(rand() * 16))) >>> 0
-              : kind < 0.7
-                ? words[Math.floor(rand() * words.length)]
-                : Math.floor(rand() * 2 ** 32);
-        }
-        let copy: MemoryManager;
-        try {
-          copy = MemoryManager.restore(crafted.seal());
-        } catch (error) {
-          expectCoded(error, MemoryManagerError, INVALID);
+        for (let e = 0; e < edits; e++) lie(words, Math.floor(rand() * words.length), rand, 0);
+        const copy = restoreCrafted(crafted.seal());
+        if (copy === undefined) {
           rejected++;
           continue;
         }
@@ -294,19 +305,10 @@ describe('save and restore', () => {
               ? H_SIZE_ROOT
               : H_SIZE_HEIGHT
             : nodesAt + Math.floor(rand() * (words.length - nodesAt));
-        const kind = rand();
-        words[i] =
-          kind < 0.4
-            ? (words[i] + (rand() < 0.5 ? 1 : -1) * (1 + Math.floor(rand() * 16))) >>> 0
-            : kind < 0.7
-              ? words[nodesAt + Math.floor(rand() * (words.length - nodesAt))]
-              : Math.floor(rand() * 2 ** 32);
+        lie(words, i, rand, nodesAt);
       }
-      let copy: MemoryManager;
-      try {
-        copy = MemoryManager.restore(crafted.seal());
-      } catch (error) {
-        expectCoded(error, MemoryManagerError, INVALID);
+      const copy = restoreCrafted(crafted.seal());
+      if (copy === undefined) {
         rejected++;
         continue;
       }
