@@ -39,6 +39,18 @@ import { NIL } from './records.js';
 // of its first gap.
 const { HOSTS, SIZES, KIDS, SUMS: FSIZES, FIRSTS: FKEYS } = NODE_LAYOUT;
 
+/** The first of leaf `b`'s `c` entries of at least `n` bytes (`c` when none is): a binary search on sizes. */
+function firstOfSize(t: Uint32Array, b: number, c: number, n: number): number {
+  let lo = 0;
+  let hi = c;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[b + SIZES + mid] < n) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class SizeIndex extends NodeTree {
   constructor(state: HeapState) {
     super(state, H_SIZE_ROOT, H_SIZE_HEIGHT, 'size index', 'first key');
@@ -79,13 +91,7 @@ export class SizeIndex extends NodeTree {
     }
     // The first gap of at least n in the leaf.
     const c = t[b + COUNT];
-    let lo = 0;
-    let hi = c;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (t[b + SIZES + mid] < n) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstOfSize(t, b, c, n);
     this.at[last] = b;
     this.slot[last] = lo;
     if (lo < c) return t[b + HOSTS + lo];
@@ -157,14 +163,7 @@ export class SizeIndex extends NodeTree {
     const c = t[b + COUNT];
     // The leaf's run of gaps of this size by a search on sizes, then the host in it: the hosts'
     // records (random reads) are not needed to break ties, the descent's first keys did that.
-    let lo = 0;
-    let hi = c;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (t[b + SIZES + mid] < size) lo = mid + 1;
-      else hi = mid;
-    }
-    let j = lo;
+    let j = firstOfSize(t, b, c, size);
     while (j < c && t[b + HOSTS + j] !== p && t[b + SIZES + j] === size) j++;
     if (j === c || t[b + HOSTS + j] !== p || t[b + SIZES + j] !== size) {
       throw new Error(`internal: no gap of ${size} bytes at ${key} in the size index`);
