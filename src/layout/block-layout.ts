@@ -69,6 +69,7 @@ import {
   SENTINEL,
   STRIDE,
   alignShiftOf,
+  endOf,
   pinsOf,
 } from './records.js';
 import { SizeIndex } from './size-index.js';
@@ -270,8 +271,7 @@ export class BlockLayout {
   gapAfter(p: number): number {
     const r = this.state.r;
     const n = r[p + NEXT];
-    const q = r[p + REQ];
-    return (n === NIL ? this.capacity : r[n + OFF]) - r[p + OFF] - q - (-q & this.mask);
+    return (n === NIL ? this.capacity : r[n + OFF]) - endOf(r, p, this.mask);
   }
 
   /**
@@ -748,8 +748,7 @@ export class BlockLayout {
 
   /** Where the gap of host `p` starts: its end. */
   private endOf(r: Uint32Array, p: number): number {
-    const q = r[p + REQ];
-    return r[p + OFF] + q + (-q & this.mask);
+    return endOf(r, p, this.mask);
   }
 
   /** `detach`'s part in the gap index: the gaps around `p` and its space join. */

@@ -45,7 +45,7 @@ import {
   move,
   takeNode,
 } from './node-pool.js';
-import { NIL, OFF, REQ } from './records.js';
+import { NIL, endOf } from './records.js';
 
 // Leaves.
 const HOSTS = 2;
@@ -105,8 +105,7 @@ export abstract class NodeTree {
 
   /** Where the gap of host `p` starts. */
   key(r: Uint32Array, p: number): number {
-    const q = r[p + REQ];
-    return r[p + OFF] + q + (-q & this.mask);
+    return endOf(r, p, this.mask);
   }
 
   /**

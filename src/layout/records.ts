@@ -96,6 +96,15 @@ export class BlockRecords {
   }
 }
 
+/**
+ * Where block `p` ends (its offset plus its requested size rounded up by `mask`, the heap's
+ * alignment minus one): where the gap it hosts starts, the key of that gap in both indexes.
+ */
+export function endOf(r: Uint32Array, p: number, mask: number): number {
+  const q = r[p + REQ];
+  return r[p + OFF] + q + (-q & mask);
+}
+
 /** True when the record holds a live block. */
 export function isLive(r: Uint32Array, p: number): boolean {
   return (r[p + META] & LIVE_BIT) !== 0;
