@@ -38,7 +38,12 @@ describe('sync alloc/free paths allocate nothing on the JS heap', () => {
     ['ours-best-fit', false],
   ] as const) {
     it(`1,000,000 allocSync+freeSync pairs, ${allocator === 'ours' ? 'first' : 'best'} fit, zeroFill ${zeroFill}`, async () => {
-      const r = await probe(zeroFill, allocator);
+      // A second run when the first saw a collection or more than noise: on a loaded machine a
+      // collection the probe did not cause can land in its loop (seen once in a full parallel
+      // run). Garbage made per pair fails every run: 1,000,000 pairs of it fill 16 KB many times.
+      let r = await probe(zeroFill, allocator);
+      if (r.gcDuringLoop !== 0 || r.newSpaceBytes >= 16 * 1024)
+        r = await probe(zeroFill, allocator);
       expect(r).toMatchObject({ allocator, zeroFill, pairs: 1_000_000, live: 300 });
       // No scavenge during the loop: it allocated less than the 64 MiB young generation...
       expect(r.gcDuringLoop).toBe(0);
