@@ -456,4 +456,24 @@ describe('SharedLock', () => {
     expect(await waiter.run(() => 'served')).toBe('served');
     await held;
   });
+
+  it('time the waiter\'s own thread was busy is not counted against a holder in that thread', async () => {
+    const w = words();
+    const holder = sharedLock(w, 1000);
+    const waiter = sharedLock(w, 80);
+    const held = holder.runAsync(async () => {
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        holder.beat();
+      }
+    });
+    // Another task blocks the thread for 200 ms: neither the holder nor the waiter can run.
+    setTimeout(() => {
+      const until = performance.now() + 200;
+      while (performance.now() < until);
+    }, 30);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await waiter.run(() => 'served')).toBe('served');
+    await held;
+  });
 });
