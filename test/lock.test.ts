@@ -457,6 +457,32 @@ describe('SharedLock', () => {
     await held;
   });
 
+  it('time the waiter\'s own thread was busy counts against a holder in another thread', async () => {
+    const w = words();
+    const waiter = sharedLock(w, 100);
+    Atomics.store(w, 0, 1); // held by a manager of another thread, which never moves
+    Atomics.store(w, 1, 12345);
+    // Five tasks block this thread for 150 ms each, 20 ms apart: a waiter that did not count
+    // that time would give up only after the last of them.
+    let stalls = 0;
+    const stalled = new Promise<void>((resolve) => {
+      const stall = (): void => {
+        const until = performance.now() + 150;
+        while (performance.now() < until);
+        if (++stalls < 5) setTimeout(stall, 20);
+        else resolve();
+      };
+      setTimeout(stall, 20);
+    });
+    const error = await waiter.run(() => 1).catch((e: unknown) => e);
+    const seen = stalls;
+    await stalled;
+    expect(error).toBeInstanceOf(HeapBusyError);
+    expect(seen).toBeLessThanOrEqual(2);
+    Atomics.store(w, 1, 0);
+    Atomics.store(w, 0, 0);
+  });
+
   it('time the waiter\'s own thread was busy is not counted against a holder in that thread', async () => {
     const w = words();
     const holder = sharedLock(w, 1000);

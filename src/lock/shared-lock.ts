@@ -25,9 +25,10 @@
 // so no change of STATE is missed. Within one thread, an in-process mutex keeps call order.
 //
 // A waiter gives up (HeapBusyError) only when the holder has shown no progress (neither SEQ
-// nor BEAT moved) for the timeout, for async calls, counting only time the waiter was watching:
-// when its own thread wakes late (busy with other work), the lateness is not counted against
-// the holder, which may share that thread. A Sync wait ends after the timeout anyway.
+// nor BEAT moved) for the timeout, for async calls. When the waiter's own thread wakes it late
+// (busy with other work) while the holder is a manager of the same thread, the lateness is not
+// counted: that holder could not run either. A holder in another thread could, so there it
+// counts. A Sync wait ends after the timeout anyway.
 // A Sync call never waits while another manager of the same heap in the same thread holds or
 // awaits the lock: that manager could not move on while this thread waits, so it fails at once.
 import { HeapBusyError } from '../core/errors.js';
@@ -84,10 +85,16 @@ function canBlock(): boolean {
 
 /**
  * Per heap (its tag, a random word of its shared header: one heap can reach a thread through
- * several SharedArrayBuffer objects), how many managers in this thread hold or await its lock.
- * An entry is a few bytes per shared heap a thread ever attached; it is never removed.
+ * several SharedArrayBuffer objects), how many managers in this thread hold or await its lock,
+ * and the id of the one holding it (0 when none of this thread's does). An entry is a few bytes
+ * per shared heap a thread ever attached; it is never removed.
  */
-const inThread = new Map<number, { n: number }>();
+const inThread = new Map<number, ThreadShare>();
+
+interface ThreadShare {
+  n: number;
+  holder: number;
+}
 
 export class SharedLock implements HeapLock {
   /** The lock words: an Int32Array over the shared header. */
@@ -98,15 +105,15 @@ export class SharedLock implements HeapLock {
   /** Milliseconds a wait may last (see the file comment). */
   readonly timeout: number;
   private holding = false;
-  /** This thread's count of managers of this heap holding or awaiting the lock (shared by them). */
-  private readonly thread: { n: number };
+  /** This thread's managers of this heap holding or awaiting the lock (shared by them). */
+  private readonly thread: ThreadShare;
 
   /** `tag`: the heap's tag (the same for every manager of the heap, in every thread). */
   constructor(words: Int32Array, timeout: number, tag: number) {
     this.w = words;
     this.timeout = timeout;
     let thread = inThread.get(tag);
-    if (thread === undefined) inThread.set(tag, (thread = { n: 0 }));
+    if (thread === undefined) inThread.set(tag, (thread = { n: 0, holder: 0 }));
     this.thread = thread;
     let id = Atomics.add(words, IDS, 1) + 1;
     if (id === 0) id = Atomics.add(words, IDS, 1) + 1; // 0 means nobody
@@ -207,6 +214,7 @@ export class SharedLock implements HeapLock {
       Atomics.store(w, OWNER, this.id);
     }
     this.holding = true;
+    this.thread.holder = this.id;
     this.enterThread();
     return true;
   }
@@ -322,9 +330,10 @@ export class SharedLock implements HeapLock {
           const ms = asking ? CHECK_EVERY : FAIR_MS;
           await waitChange(w, STATE, seen, ms);
           // Time this thread was busy past the wait's end (a long task, another test file in
-          // the same page) is not the holder's: in one thread, the holder could not beat then.
+          // the same page) is not held against a holder of this thread: it could not beat then.
           const late = performance.now() - now - ms;
-          if (late > 0) since += late;
+          const local = this.thread.holder;
+          if (late > 0 && local !== 0 && Atomics.load(w, OWNER) === local) since += late;
         }
       }
     } finally {
@@ -356,6 +365,7 @@ export class SharedLock implements HeapLock {
     w[OWNER] = this.id;
     w[SEQ] = (w[SEQ] + 1) | 0;
     this.holding = true;
+    this.thread.holder = this.id;
     this.enterThread();
     // A request this manager made while waiting is answered by taking the lock itself.
     if (w[HANDOFF] === this.id) Atomics.compareExchange(w, HANDOFF, this.id, 0);
@@ -364,6 +374,7 @@ export class SharedLock implements HeapLock {
   private release(): void {
     const w = this.w;
     this.holding = false;
+    this.thread.holder = 0;
     this.leaveThread();
     const next = Atomics.load(w, HANDOFF);
     if (next !== 0 && next !== this.id) {
