@@ -17,6 +17,7 @@ import {
   H_GAP_ROOT,
   H_LARGEST,
   H_NODES_USED,
+  H_SIZE_ROOT,
   LEAF_SLOTS,
   NODE_WORDS,
 } from '../src/memory/format.js';
@@ -429,6 +430,42 @@ describe('BlockLayout', () => {
     again.gapIndex.drop();
     again.gapIndex.drop();
     expect(again.check()).toBeUndefined();
+  });
+
+  it('check() names the wrong summary word of an inner node and its value, for both trees', () => {
+    for (const flags of [0, FLAG_BEST_FIT]) {
+      const layout = BlockLayout.create(1 << 20, 8, flags, 0, 10_000);
+      const ps: number[] = [];
+      for (let i = 0; i < 4000; i++) ps.push(layout.allocate(8 + 8 * (i % 7), 8 + 8 * (i % 7)));
+      for (let i = 0; i < 4000; i += 2) layout.release(ps[i]); // 2,000 gaps: a two-level tree
+      layout.address();
+      const h = layout.state.h;
+      const t = layout.state.n;
+      const roots =
+        flags === 0
+          ? [[H_GAP_ROOT, 'gap index', 'largest gap']]
+          : [
+              [H_GAP_ROOT, 'gap index', 'largest gap'],
+              [H_SIZE_ROOT, 'size index', 'first size'],
+            ];
+      for (const [word, name, summary] of roots as [number, string, string][]) {
+        const root = h[word];
+        const b = root * NODE_WORDS;
+        expect(t[b + COUNT]).toBeGreaterThan(1);
+        for (const [field, what] of [
+          [NODE_LAYOUT.SUMS, summary],
+          [NODE_LAYOUT.FIRSTS, 'first address'],
+        ] as [number, string][]) {
+          const right = t[b + field + 1];
+          t[b + field + 1] = right + 8;
+          expect(layout.check()).toBe(
+            `${name} node ${root}: child 1 ${what} is ${right + 8}, expected ${right}`,
+          );
+          t[b + field + 1] = right;
+          expect(layout.check()).toBeUndefined();
+        }
+      }
+    }
   });
 
   it('keeps no metadata for free space: records are the live blocks and the sentinel', () => {

@@ -50,7 +50,7 @@ function maxOf(t: Uint32Array, from: number, count: number): number {
 
 export class GapIndex extends NodeTree {
   constructor(state: HeapState) {
-    super(state, H_GAP_ROOT, H_GAP_HEIGHT, 'gap index', 'summary');
+    super(state, H_GAP_ROOT, H_GAP_HEIGHT, 'gap index', 'largest gap');
   }
 
   /** The largest gap, 0 when none. O(1). */

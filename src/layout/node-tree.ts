@@ -77,7 +77,7 @@ export abstract class NodeTree {
   /** Header words of the root's node id and the height. */
   private readonly rootWord: number;
   private readonly heightWord: number;
-  /** For messages: 'gap index', and what a wrong SUMS entry is called. */
+  /** For messages: 'gap index', and what a SUMS entry is called ('largest gap'). */
   private readonly name: string;
   private readonly summaryName: string;
 
@@ -271,11 +271,14 @@ export abstract class NodeTree {
         // The child is checked, so its own summaries are exact and summarize it.
         const kb = kid * NODE_WORDS;
         const kidLeaf = lv + 1 === height - 1;
-        if (
-          t[b + SUMS + i] !== this.summaryOf(kb, kidLeaf) ||
-          t[b + FIRSTS + i] !== this.firstOf(kb, kidLeaf)
-        ) {
-          problem = `${name} node ${id}: child ${i} ${this.summaryName} is wrong`;
+        const sum = this.summaryOf(kb, kidLeaf);
+        if (t[b + SUMS + i] !== sum) {
+          problem = `${name} node ${id}: child ${i} ${this.summaryName} is ${t[b + SUMS + i]}, expected ${sum}`;
+          return false;
+        }
+        const first = this.firstOf(kb, kidLeaf);
+        if (t[b + FIRSTS + i] !== first) {
+          problem = `${name} node ${id}: child ${i} first address is ${t[b + FIRSTS + i]}, expected ${first}`;
           return false;
         }
       }

@@ -53,7 +53,7 @@ function firstOfSize(t: Uint32Array, b: number, c: number, n: number): number {
 
 export class SizeIndex extends NodeTree {
   constructor(state: HeapState) {
-    super(state, H_SIZE_ROOT, H_SIZE_HEIGHT, 'size index', 'first key');
+    super(state, H_SIZE_ROOT, H_SIZE_HEIGHT, 'size index', 'first size');
   }
 
   /** The largest gap size, 0 when there are no gaps: the last entry of the last leaf. O(log F). */
