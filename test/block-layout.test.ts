@@ -432,6 +432,37 @@ describe('BlockLayout', () => {
     expect(again.check()).toBeUndefined();
   });
 
+  it('a packing compaction whose next block was freed between steps starts over and packs every block', () => {
+    for (const reuse of [false, true]) {
+      const layout = BlockLayout.create(1 << 16, 8, 0, 0, 1000);
+      const ps: number[] = [];
+      for (let i = 0; i < 200; i++) ps.push(layout.allocate(32, 32));
+      for (let i = 0; i < 200; i += 3) layout.release(ps[i]);
+      layout.pin(ps[100]); // pins: the compaction packs block by block
+      const c = new Compaction(layout, null);
+      c.step(64);
+      expect(c.done).toBe(false);
+      const next = (c as unknown as { scan: number }).scan;
+      expect(ps).toContain(next);
+      layout.release(next);
+      // Freed, or freed and its record reused by a block elsewhere.
+      if (reuse) {
+        let q: number;
+        do q = layout.allocate(32, 32);
+        while (q !== next && q !== NIL);
+        expect(q).toBe(next);
+      }
+      while (!c.done) c.step(64);
+      expect(layout.check()).toBeUndefined();
+      // Every unpinned block is as low as first fit can put it: none has room below it.
+      layout.forEach((p) => {
+        if (p === SENTINEL || p === ps[100]) return;
+        const lower = layout.firstFit(layout.occupied(p));
+        expect(lower === NIL || layout.state.r[lower + OFF] >= layout.state.r[p + OFF]).toBe(true);
+      });
+    }
+  });
+
   it('check() names the wrong summary word of an inner node and its value, for both trees', () => {
     for (const flags of [0, FLAG_BEST_FIT]) {
       const layout = BlockLayout.create(1 << 20, 8, flags, 0, 10_000);

@@ -11,7 +11,7 @@
 // multiple of its own alignment that holds it, so later blocks fill the padding in front of them.
 // Moves go through BlockLayout's operations; this file only decides them and copies bytes.
 import type { BlockLayout } from '../layout/block-layout.js';
-import { NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
+import { GEN_MASK, LIVE_BIT, META, NIL, OFF, REQ, SENTINEL, pinsOf } from '../layout/records.js';
 import { MOVE, type MoveSink } from './moves.js';
 
 /** What a compaction did. */
@@ -37,6 +37,12 @@ export class Compaction implements CompactResult {
   private scan = SENTINEL;
   /** True when the last step packed around pins (pins can come and go between steps). */
   private packing = false;
+  /**
+   * Packing: the generation and live bit of `scan` when it was chosen. Only pins may change
+   * between steps through the API, but if that block were freed (or freed and reused) the
+   * next step would start from a record that is no longer that block: it starts over instead.
+   */
+  private mark = 0;
   private runBuffer: Uint32Array = new Uint32Array(64);
 
   constructor(layout: BlockLayout, heap: Uint8Array | null, sink: MoveSink | null = null) {
@@ -67,12 +73,12 @@ export class Compaction implements CompactResult {
     while (this.scan !== NIL && this.bytesMoved - start < budget) {
       // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
       const pins = layout.pinned > 0 || layout.overAligned > 0;
-      if (pins !== this.packing) {
+      if (pins !== this.packing || (pins && this.markOf(this.scan) !== this.mark)) {
         // Blocks below the lowest gap are in place either way: start there.
         this.packing = pins;
         // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
         const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
-        this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
+        this.seek(first === NIL ? NIL : pins ? layout.next(first) : SENTINEL);
         continue;
       }
       if (pins) this.packOne();
@@ -142,7 +148,7 @@ export class Compaction implements CompactResult {
     const next = layout.next(b);
     let r = layout.state.r;
     if (pinsOf(r, b) > 0) {
-      this.scan = next;
+      this.seek(next);
       return;
     }
     const size = layout.occupied(b);
@@ -151,7 +157,7 @@ export class Compaction implements CompactResult {
     const lower = layout.firstFitAligned(size, align);
     const front = from - layout.gapAfter(layout.prev(b)); // where the gap in front starts
     if ((lower === NIL || r[lower + OFF] >= from) && front + (-front & (align - 1)) === from) {
-      this.scan = next; // no room below it
+      this.seek(next); // no room below it
       return;
     }
     // Its space joins the gap in front: first fit now lands at or below where it was.
@@ -163,7 +169,18 @@ export class Compaction implements CompactResult {
     this.sink?.(MOVE, b, from, to);
     this.blocksMoved++;
     this.bytesMoved += size;
-    this.scan = next;
+    this.seek(next);
+  }
+
+  /** Makes `p` the next block to consider, noting its mark. */
+  private seek(p: number): void {
+    this.scan = p;
+    this.mark = this.markOf(p);
+  }
+
+  /** Generation and live bit of record `p` (0 for NIL and the sentinel: nothing to check). */
+  private markOf(p: number): number {
+    return p === NIL || p === SENTINEL ? 0 : this.layout.state.r[p + META] & (GEN_MASK | LIVE_BIT);
   }
 
   private growRun(): Uint32Array {
