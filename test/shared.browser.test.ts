@@ -92,7 +92,7 @@ describe('a shared heap across Web Workers', () => {
     const start = performance.now();
     expect(() => mm.allocSync(8)).toThrow(HeapBusyError);
     expect(() => mm.stats()).toThrow(/may not wait/);
-    expect(performance.now() - start).toBeLessThan(50);
+    expect(performance.now() - start).toBeLessThan(1000); // not the 5000 ms lockTimeout
     Atomics.store(words, 0, 0); // released
     expect(mm.allocSync(8)).toBeGreaterThan(0);
   });

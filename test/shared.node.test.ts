@@ -199,7 +199,7 @@ describe('the shared lock: what a review found', () => {
     const c = MemoryManager.from(structuredClone(a.shared!), { lockTimeout: 2000 });
     expect(c.shared!.state).not.toBe(a.shared!.state);
     expect(() => c.read(hs[1])).toThrow(/another manager of this heap in this thread/);
-    expect(performance.now() - start).toBeLessThan(500);
+    expect(performance.now() - start).toBeLessThan(1000); // not the 2000 ms lockTimeout
     expect((await compaction).blocksMoved).toBeGreaterThan(0);
     expect(b.read(hs[1])).toHaveLength(1000);
   });
