@@ -457,7 +457,37 @@ describe('SharedLock', () => {
     await held;
   });
 
-  it('time the waiter\'s own thread was busy counts against a holder in another thread', async () => {
+  it("two copies of the lock module in one realm know each other's managers as this thread's", async () => {
+    // A second copy, as an ESM and a CommonJS build of the package, or two bundles, would be.
+    // @ts-expect-error -- a query makes Vite load a second copy; TypeScript cannot resolve it
+    const copy = (await import('../src/lock/shared-lock.js?copy')) as {
+      SharedLock: typeof SharedLock;
+    };
+    expect(copy.SharedLock).not.toBe(SharedLock);
+    const w = words();
+    const holder = sharedLock(w, 1000);
+    const tag = tags.get(w.buffer)!;
+    const other = new copy.SharedLock(w, 80, tag);
+    // A Sync call through the other copy fails at once rather than wait out the holder of this
+    // thread (where the thread may wait at all; a browser main thread refuses anyway).
+    let sync: unknown;
+    await holder.runAsync(async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      try {
+        other.runSync(() => 0, 'allocSync');
+      } catch (e) {
+        sync = e;
+      }
+    });
+    expect(sync).toBeInstanceOf(HeapBusyError);
+    expect((sync as Error).message).toMatch(
+      /another manager of this heap in this thread|may not wait/,
+    );
+    // The other copy's async waiter does not count this thread's busy time against the holder.
+    expect(await servedThroughStall(holder, other)).toBe('served');
+  });
+
+  it("time the waiter's own thread was busy counts against a holder in another thread", async () => {
     const w = words();
     const waiter = sharedLock(w, 100);
     Atomics.store(w, 0, 1); // held by a manager of another thread, which never moves
@@ -483,23 +513,30 @@ describe('SharedLock', () => {
     Atomics.store(w, 0, 0);
   });
 
-  it('time the waiter\'s own thread was busy is not counted against a holder in that thread', async () => {
+  it("time the waiter's own thread was busy is not counted against a holder in that thread", async () => {
     const w = words();
-    const holder = sharedLock(w, 1000);
-    const waiter = sharedLock(w, 80);
-    const held = holder.runAsync(async () => {
-      for (let i = 0; i < 6; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        holder.beat();
-      }
-    });
-    // Another task blocks the thread for 200 ms: neither the holder nor the waiter can run.
-    setTimeout(() => {
-      const until = performance.now() + 200;
-      while (performance.now() < until);
-    }, 30);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(await waiter.run(() => 'served')).toBe('served');
-    await held;
+    expect(await servedThroughStall(sharedLock(w, 1000), sharedLock(w, 80))).toBe('served');
   });
 });
+
+/**
+ * `holder` holds the lock for 150 ms, beating every 25 ms, while `waiter` (a timeout under
+ * 200 ms) waits for it and another task blocks the thread for 200 ms, so neither can run then.
+ * What the waiter's call returned.
+ */
+async function servedThroughStall(holder: SharedLock, waiter: SharedLock): Promise<string> {
+  const held = holder.runAsync(async () => {
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      holder.beat();
+    }
+  });
+  setTimeout(() => {
+    const until = performance.now() + 200;
+    while (performance.now() < until);
+  }, 30);
+  await new Promise((r) => setTimeout(r, 5));
+  const served = await waiter.run(() => 'served');
+  await held;
+  return served;
+}

@@ -60,7 +60,8 @@ export class MemoryManager extends OffsetHeap {
    * in the same one): the same heap, not a copy. Every manager attached to it sees the others'
    * allocations, frees, resizes, pins, compactions, stats and epoch, and handles are valid in
    * all of them. O(1).
-   * @param options `lockTimeout`: how long a wait for the lock may last, in milliseconds
+   * @param options `lockTimeout`: how long a Sync call waits for the lock, and an async call
+   *   while the holder shows no progress, in milliseconds
    *   (default 5000).
    * @throws TypeError `ERR_INVALID_ARG_TYPE` for anything but such a description,
    *   `ERR_INVALID_ARG_VALUE` when its magic, version or sizes do not match; RangeError

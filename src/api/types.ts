@@ -65,7 +65,10 @@ export interface MemoryManagerOptions extends HeapOptions {
    * Default false.
    */
   shared?: boolean;
-  /** Shared heaps: how long a wait for the lock may last, in milliseconds (see `from`). Default 5000. */
+  /**
+   * Shared heaps: how long a Sync call waits for the lock, and how long an async call waits while
+   * the holder shows no progress, in milliseconds (see `from`). Default 5000.
+   */
   lockTimeout?: number;
 }
 
@@ -89,7 +92,10 @@ export interface SharedHeap {
 
 /** Options of `MemoryManager.from(shared, options)`. */
 export interface AttachOptions {
-  /** How long a wait for the lock may last, in milliseconds. Default 5000. */
+  /**
+   * How long a Sync call waits for the lock, and how long an async call waits while the holder
+   * shows no progress, in milliseconds. Default 5000.
+   */
   lockTimeout?: number;
 }
 

@@ -87,9 +87,17 @@ function canBlock(): boolean {
  * Per heap (its tag, a random word of its shared header: one heap can reach a thread through
  * several SharedArrayBuffer objects), how many managers in this thread hold or await its lock,
  * and the id of the one holding it (0 when none of this thread's does). An entry is a few bytes
- * per shared heap a thread ever attached; it is never removed.
+ * per shared heap a thread ever attached; it is never removed. The map hangs on the global
+ * object under a registered symbol, so two copies of this module in one realm (an ESM and a
+ * CommonJS build in one Node process, two bundles in one page) share it; another realm on the
+ * same thread (a same-origin iframe) has its own, and a manager there counts as another
+ * thread's.
  */
-const inThread = new Map<number, ThreadShare>();
+const THREADS_KEY = Symbol.for('handle-heap.shared-lock.threads.v1');
+const inThread = ((globalThis as Record<symbol, unknown>)[THREADS_KEY] ??= new Map()) as Map<
+  number,
+  ThreadShare
+>;
 
 interface ThreadShare {
   n: number;
@@ -332,6 +340,7 @@ export class SharedLock implements HeapLock {
           // Time this thread was busy past the wait's end (a long task, another test file in
           // the same page) is not held against a holder of this thread: it could not beat then.
           const late = performance.now() - now - ms;
+          // (OWNER is checked too: it names the holder even if two heaps' tags collided.)
           const local = this.thread.holder;
           if (late > 0 && local !== 0 && Atomics.load(w, OWNER) === local) since += late;
         }
