@@ -520,16 +520,17 @@ describe('SharedLock', () => {
 });
 
 /**
- * `holder` holds the lock for 150 ms, beating every 25 ms, while `waiter` (a timeout under
- * 200 ms) waits for it and another task blocks the thread for 200 ms, so neither can run then.
- * What the waiter's call returned.
+ * `holder` beats 25 ms after taking the lock, then 220 ms later, and releases it; meanwhile
+ * `waiter` (timeout 80 ms) waits for the lock, and from 30 ms another task blocks the thread
+ * for 200 ms, so neither can run then. The waiter wakes before the holder's timer is due, more
+ * than 80 ms after the last beat, but had less than 80 ms to watch. What its call returned.
  */
 async function servedThroughStall(holder: SharedLock, waiter: SharedLock): Promise<string> {
   const held = holder.runAsync(async () => {
-    for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      holder.beat();
-    }
+    await new Promise((r) => setTimeout(r, 25));
+    holder.beat();
+    await new Promise((r) => setTimeout(r, 220));
+    holder.beat();
   });
   setTimeout(() => {
     const until = performance.now() + 200;
