@@ -14,7 +14,17 @@ import {
   traceDir,
   type Trace,
 } from './traces.js';
-import { fmtInt, fmtRate, fmtRatio, mdTable, median, now, progress } from './util.js';
+import {
+  fmtBytes,
+  fmtInt,
+  fmtRate,
+  fmtRatio,
+  fmtTime,
+  mdTable,
+  median,
+  now,
+  progress,
+} from './util.js';
 
 type Replay = (t: Trace, buf: ArrayBuffer, capacity: number, handles: Int32Array) => boolean;
 type Kind = 'ours' | 'naive' | 'malloc';
@@ -70,7 +80,17 @@ function throughput(
   buffers: Buffers,
   handles: Int32Array,
 ): number {
-  const buf = buffers.get(capacity);
+  return t.ops.length * replaysPerSecond(t, replay, buffers.get(capacity), capacity, handles);
+}
+
+/** Median whole replays per second over SAMPLES samples; NaN when a replay fails. */
+function replaysPerSecond(
+  t: Trace,
+  replay: Replay,
+  buf: ArrayBuffer,
+  capacity: number,
+  handles: Int32Array,
+): number {
   const rates: number[] = [];
   for (let s = 0; s < SAMPLES; s++) {
     let reps = 0;
@@ -81,7 +101,7 @@ function throughput(
       reps++;
       ms = now() - t0;
     } while (ms < MIN_SAMPLE_MS);
-    rates.push((t.ops.length * reps * 1000) / ms);
+    rates.push((reps * 1000) / ms);
   }
   return median(rates);
 }
@@ -100,6 +120,7 @@ export function benchTraces(): Section {
   const targets: TargetResult[] = [];
   const notAtPeak: string[] = [];
   const mins = new Map<Trace, Record<Kind, { size?: number; tries: number }>>();
+  const rates = new Map<Trace, Record<Kind, number>>();
   for (const t of traces) {
     progress(`traces: ${t.name} (${fmtInt(t.ops.length)} ops): smallest heaps`);
     const handles = new Int32Array(t.allocs);
@@ -156,6 +177,7 @@ export function benchTraces(): Section {
       }
       rate[k] = Number.isNaN(capacity) ? NaN : throughput(t, REPLAY[k], capacity, buffers, handles);
     }
+    rates.set(t, rate);
     const oursNoZero = throughput(t, replayOursNoZero, at2x, buffers, handles);
     const oursAtPeak = throughput(t, replayOurs, t.peakBytes, buffers, handles);
     const r = (k: Kind): string =>
@@ -209,6 +231,31 @@ export function benchTraces(): Section {
     ],
     tputRows,
   );
+  // What making a heap costs alone: an empty trace replayed, over the same reused buffer.
+  progress('traces: construction');
+  const empty: Trace = {
+    name: 'empty',
+    ops: new Int32Array(0),
+    allocs: 0,
+    frees: 0,
+    peakBytes: 0,
+    peakLive: 0,
+    zeroSize: 0,
+  };
+  const makeCapacity = 64 * 1024;
+  const make = {} as Record<Kind, number>;
+  for (const k of KINDS) {
+    const perSecond = replaysPerSecond(
+      empty,
+      REPLAY[k],
+      buffers.get(makeCapacity),
+      makeCapacity,
+      new Int32Array(0),
+    );
+    make[k] = 1000 / perSecond;
+  }
+  const fewest = traces.reduce((a, b) => (a.ops.length <= b.ops.length ? a : b));
+  const fewestMs = (k: Kind): number => (fewest.ops.length * 1000) / rates.get(fewest)![k];
   const markdown = [
     `The traces of ${fmtInt(traces.length)} real programs from rustwasm/wee_alloc (\`test/traces\`, MPL-2.0), read at run time from \`${dir}\` (not copied into the project). Each allocator replays every trace with alignment 8 (ours with default options: zeroFill on, autoCompact on). Zero-byte allocations (only in the grep traces) are replayed as 1-byte allocations by every allocator, and count as 8 bytes in the peak.`,
     '',
@@ -219,6 +266,8 @@ export function benchTraces(): Section {
     `Throughput: whole replays (heap construction included) repeated for at least ${MIN_SAMPLE_MS} ms per sample, median of ${SAMPLES} samples, in a heap of 2x the peak (or an allocator's own smallest heap when 2x is not enough). Every replay loop is warmed up on every trace first. "ours, zeroFill off" shows what zeroing costs (the naive heap zero-fills too; @thi.ng/malloc's malloc does not): traces with large blocks (source-map allocates up to 1.4 MiB) are dominated by it. The last column is ours (default options) in a heap of exactly the peak, where allocations that find no hole trigger auto-compaction.`,
     '',
     tputTable,
+    '',
+    `Making a heap over that buffer (a ${fmtBytes(makeCapacity)} heap, nothing replayed) costs ours ${fmtTime(make.ours)}, the naive heap ${fmtTime(make.naive)} and @thi.ng/malloc ${fmtTime(make.malloc)}: ours allocates its state buffer (header, records, index nodes) and its index objects, @thi.ng/malloc writes a few words into the given buffer. On the shortest traces that is a large part of a whole replay (${fewest.name}: ${fmtInt(fewest.ops.length)} operations; a replay costs ours ${fmtTime(fewestMs('ours'))}, ${((100 * make.ours) / fewestMs('ours')).toFixed(0)}% of it making the heap, and @thi.ng/malloc ${fmtTime(fewestMs('malloc'))}, with no zeroing); the longer traces show the operations themselves.`,
   ].join('\n');
   return { title: '5. Real programs (allocation traces)', markdown, targets };
 }
