@@ -462,6 +462,30 @@ describe('incremental compaction and other settings', () => {
     expect(isFullyCompact(mm)).toBe(true);
     expect(wrongBlocks(mm, expected)).toEqual([]);
   });
+  it('blocks unpinned between slices, behind the compaction, get one more pass: nothing is left to move', async () => {
+    const { mm, expected, live } = fragmented({}, { pinEvery: 40 });
+    const pinned = live.filter((_, i) => i % 40 === 0);
+    const keep = pinned[pinned.length - 1]; // stays pinned: the compaction keeps packing
+    let slice = 0;
+    let passed = 0;
+    mm.onMove((moves) => {
+      if (++slice !== 50) return;
+      // Unpin every pinned block the compaction has passed (below where it last moved from).
+      const at = Math.max(...moves.map((m) => m.from));
+      for (const h of pinned) {
+        if (h !== keep && mm.offsetOf(h) < at) {
+          mm.unpin(h);
+          passed++;
+        }
+      }
+    });
+    await mm.compact({ sliceBytes: SLICE });
+    expect(slice).toBeGreaterThan(50);
+    expect(passed).toBeGreaterThan(5);
+    expect(wrongBlocks(mm, expected)).toEqual([]);
+    mm.validate();
+    expect(mm.compactSync()).toEqual({ blocksMoved: 0, bytesMoved: 0 });
+  });
 });
 
 describe('compact() with bad options', () => {

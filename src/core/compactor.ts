@@ -38,11 +38,21 @@ export class Compaction implements CompactResult {
   /** True when the last step packed around pins (pins can come and go between steps). */
   private packing = false;
   /**
-   * Packing: the generation and live bit of `scan` when it was chosen. Only pins may change
-   * between steps through the API, but if that block were freed (or freed and reused) the
-   * next step would start from a record that is no longer that block: it starts over instead.
+   * Packing: the generation and live bit of `scan` as the last step ended. Through the API
+   * only pins change between steps, but if that block were freed (or freed and its record
+   * reused, short of the generation wrapping round) the next step starts again at the lowest
+   * gap rather than go on from a record that is no longer that block.
    */
   private mark = 0;
+  /**
+   * Packing: the layout's count of unpins when this pass began. Blocks unpinned behind `scan`
+   * may move down now: when the pass ends after any, one more pass runs from the lowest gap
+   * (one only, so unpins cannot keep a compaction going; later ones wait for the next).
+   */
+  private unpins = 0;
+  private again = false;
+  /** True when the next step must start a pass at the lowest gap. */
+  private reseek = false;
   private runBuffer: Uint32Array = new Uint32Array(64);
 
   constructor(layout: BlockLayout, heap: Uint8Array | null, sink: MoveSink | null = null) {
@@ -51,7 +61,10 @@ export class Compaction implements CompactResult {
     this.sink = sink;
   }
 
-  /** True when every block that can move down has moved. */
+  /**
+   * True when every block that can move down has moved (with pins changing between steps:
+   * every block unpinned before the last pass began).
+   */
   get done(): boolean {
     return this.scan === NIL;
   }
@@ -70,20 +83,31 @@ export class Compaction implements CompactResult {
     const layout = this.layout;
     layout.begin();
     const start = this.bytesMoved;
-    while (this.scan !== NIL && this.bytesMoved - start < budget) {
-      // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
-      const pins = layout.pinned > 0 || layout.overAligned > 0;
-      if (pins !== this.packing || (pins && this.markOf(this.scan) !== this.mark)) {
-        // Blocks below the lowest gap are in place either way: start there.
-        this.packing = pins;
-        // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
-        const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
-        this.seek(first === NIL ? NIL : pins ? layout.next(first) : SENTINEL);
-        continue;
+    if (this.packing && this.markOf(this.scan) !== this.mark) this.reseek = true;
+    for (;;) {
+      while (this.scan !== NIL && this.bytesMoved - start < budget) {
+        // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
+        const pins = layout.pinned > 0 || layout.overAligned > 0;
+        if (pins !== this.packing || this.reseek) {
+          // Blocks below the lowest gap are in place either way: start there.
+          this.packing = pins;
+          this.reseek = false;
+          this.unpins = layout.unpins;
+          // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
+          const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
+          this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
+          continue;
+        }
+        if (pins) this.packOne();
+        else this.slide(budget - (this.bytesMoved - start));
       }
-      if (pins) this.packOne();
-      else this.slide(budget - (this.bytesMoved - start));
+      if (this.scan !== NIL || !this.packing || this.again || layout.unpins === this.unpins) break;
+      // A pass that packed ended after blocks behind it were unpinned: one more.
+      this.again = true;
+      this.reseek = true;
+      this.scan = SENTINEL; // not done: this step or the next starts the pass
     }
+    this.mark = this.markOf(this.scan);
     // A best-fit heap asked for its gaps by address (firstFit) only for this compaction.
     if (this.scan === NIL) layout.unaddress();
   }
@@ -148,7 +172,7 @@ export class Compaction implements CompactResult {
     const next = layout.next(b);
     let r = layout.state.r;
     if (pinsOf(r, b) > 0) {
-      this.seek(next);
+      this.scan = next;
       return;
     }
     const size = layout.occupied(b);
@@ -157,7 +181,7 @@ export class Compaction implements CompactResult {
     const lower = layout.firstFitAligned(size, align);
     const front = from - layout.gapAfter(layout.prev(b)); // where the gap in front starts
     if ((lower === NIL || r[lower + OFF] >= from) && front + (-front & (align - 1)) === from) {
-      this.seek(next); // no room below it
+      this.scan = next; // no room below it
       return;
     }
     // Its space joins the gap in front: first fit now lands at or below where it was.
@@ -169,13 +193,7 @@ export class Compaction implements CompactResult {
     this.sink?.(MOVE, b, from, to);
     this.blocksMoved++;
     this.bytesMoved += size;
-    this.seek(next);
-  }
-
-  /** Makes `p` the next block to consider, noting its mark. */
-  private seek(p: number): void {
-    this.scan = p;
-    this.mark = this.markOf(p);
+    this.scan = next;
   }
 
   /** Generation and live bit of record `p` (0 for NIL and the sentinel: nothing to check). */

@@ -99,6 +99,12 @@ export class BlockLayout {
   readonly mask: number;
   /** True when the state is in shared memory that other threads may change between operations. */
   readonly shared: boolean;
+  /**
+   * Unpins that left a block movable, counted by this object (between the slices of a
+   * compaction only its own manager may change pins): a packing compaction starts again at
+   * the lowest gap after one.
+   */
+  unpins = 0;
 
   /** A layout over `state`, fresh from `create` or restored. */
   constructor(state: HeapState) {
@@ -447,7 +453,10 @@ export class BlockLayout {
     const r = this.state.r;
     const pins = pinsOf(r, p);
     if (pins === 0) return false;
-    if (pins === 1) this.state.h[H_PINNED]--;
+    if (pins === 1) {
+      this.state.h[H_PINNED]--;
+      this.unpins++;
+    }
     r[p + META] -= PIN_ONE;
     return true;
   }
