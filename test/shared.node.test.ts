@@ -4,6 +4,10 @@
  * Workers); zero corruption, and the heap is valid with every block holding its pattern at the
  * end. HEAP_SOAK=1 scales it to 100,000 operations per Worker.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -357,5 +361,24 @@ describe('MemoryManager.from and mm.shared', () => {
     await holder.done;
     expect(mm.allocSync(8)).toBeGreaterThan(0); // free again
     mm.validate();
+  });
+});
+
+describe('the shared lock in a realm whose global object is frozen', () => {
+  it('loads and works (its per-realm map falls back to one of its own)', () => {
+    const lockModule = fileURLToPath(new URL('../src/lock/shared-lock.ts', import.meta.url));
+    const script = join(mkdtempSync(join(tmpdir(), 'handle-heap-')), 'frozen.mts');
+    writeFileSync(
+      script,
+      [
+        'Object.preventExtensions(globalThis);',
+        `const { SharedLock } = await import(${JSON.stringify(lockModule)});`,
+        'const lock = new SharedLock(new Int32Array(new SharedArrayBuffer(64)), 100, 7);',
+        "console.log(lock.runSync(() => 'ran', 'x'));",
+      ].join('\n'),
+    );
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root });
+    expect(out.toString().trim()).toBe('ran');
   });
 });

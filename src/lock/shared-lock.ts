@@ -91,13 +91,21 @@ function canBlock(): boolean {
  * object under a registered symbol, so two copies of this module in one realm (an ESM and a
  * CommonJS build in one Node process, two bundles in one page) share it; another realm on the
  * same thread (a same-origin iframe) has its own, and a manager there counts as another
- * thread's.
+ * thread's (as in a realm whose global object is frozen, where each copy keeps its own). A
+ * change of the entries' shape needs a new key.
  */
 const THREADS_KEY = Symbol.for('handle-heap.shared-lock.threads.v1');
-const inThread = ((globalThis as Record<symbol, unknown>)[THREADS_KEY] ??= new Map()) as Map<
-  number,
-  ThreadShare
->;
+const inThread = threadsMap();
+
+/** The realm's map, made on first use; a module-local one where the global object is frozen. */
+function threadsMap(): Map<number, ThreadShare> {
+  const global = globalThis as Record<symbol, unknown>;
+  try {
+    return (global[THREADS_KEY] ??= new Map()) as Map<number, ThreadShare>;
+  } catch {
+    return new Map(); // a non-extensible global (a hardened realm): this copy alone
+  }
+}
 
 interface ThreadShare {
   n: number;
