@@ -84,28 +84,27 @@ export class Compaction implements CompactResult {
     layout.begin();
     const start = this.bytesMoved;
     if (this.packing && this.markOf(this.scan) !== this.mark) this.reseek = true;
-    for (;;) {
-      while (this.scan !== NIL && this.bytesMoved - start < budget) {
-        // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
-        const pins = layout.pinned > 0 || layout.overAligned > 0;
-        if (pins !== this.packing || this.reseek) {
-          // Blocks below the lowest gap are in place either way: start there.
-          this.packing = pins;
-          this.reseek = false;
-          this.unpins = layout.unpins;
-          // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
-          const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
-          this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
-          continue;
-        }
-        if (pins) this.packOne();
-        else this.slide(budget - (this.bytesMoved - start));
+    while (this.scan !== NIL && this.bytesMoved - start < budget) {
+      // Pins, or over-aligned blocks (whose padding later blocks may fill): pack block by block.
+      const pins = layout.pinned > 0 || layout.overAligned > 0;
+      if (pins !== this.packing || this.reseek) {
+        // Blocks below the lowest gap are in place either way: start there.
+        this.packing = pins;
+        this.reseek = false;
+        this.unpins = layout.unpins;
+        // A whole compaction that slides needs no gap index (a best-fit heap has none to spare).
+        const first = pins || budget !== Infinity ? layout.firstFit(1) : layout.lowestGap();
+        this.scan = first === NIL ? NIL : pins ? layout.next(first) : SENTINEL;
+        continue;
       }
-      if (this.scan !== NIL || !this.packing || this.again || layout.unpins === this.unpins) break;
-      // A pass that packed ended after blocks behind it were unpinned: one more.
+      if (pins) this.packOne();
+      else this.slide(budget - (this.bytesMoved - start));
+    }
+    if (this.scan === NIL && this.packing && !this.again && layout.unpins !== this.unpins) {
+      // A pass that packed ended after blocks behind it were unpinned: one more, next step.
       this.again = true;
       this.reseek = true;
-      this.scan = SENTINEL; // not done: this step or the next starts the pass
+      this.scan = SENTINEL; // not done
     }
     this.mark = this.markOf(this.scan);
     // A best-fit heap asked for its gaps by address (firstFit) only for this compaction.
