@@ -511,6 +511,23 @@ describe('BlockLayout', () => {
     }
   });
 
+  it('a step after a compaction is done does nothing, even after an unpin', () => {
+    const layout = BlockLayout.create(1 << 12, 8, FLAG_BEST_FIT, 0, 100);
+    const ps: number[] = [];
+    for (let i = 0; i < 20; i++) ps.push(layout.allocate(32, 32));
+    for (let i = 0; i < 20; i += 3) layout.release(ps[i]);
+    layout.pin(ps[10]);
+    layout.pin(ps[19]);
+    const c = new Compaction(layout, null).run();
+    expect(c.done).toBe(true);
+    expect(layout.addressed).toBe(false);
+    layout.unpin(ps[10]);
+    c.step(8);
+    expect(c.done).toBe(true);
+    expect(layout.addressed).toBe(false);
+    expect(layout.check()).toBeUndefined();
+  });
+
   it('check() names the wrong summary word of an inner node and its value, for both trees', () => {
     for (const flags of [0, FLAG_BEST_FIT]) {
       const layout = BlockLayout.create(1 << 20, 8, flags, 0, 10_000);

@@ -462,6 +462,41 @@ describe('incremental compaction and other settings', () => {
     expect(isFullyCompact(mm)).toBe(true);
     expect(wrongBlocks(mm, expected)).toEqual([]);
   });
+  it("an alloc's sliced compaction makes no extra pass: a block unpinned and pinned again meanwhile cannot take the planned room", async () => {
+    // 8-byte units: P g M g X A Y g T(4) U, then the g's freed and P X A Y U pinned. alloc(16)
+    // needs the plan: M and T move, opening 16 bytes at offset 16.
+    const mm = new MemoryManager({ size: 104, compactSliceBytes: 1 });
+    const units: [string, number][] = [
+      ['P', 1],
+      ['g1', 1],
+      ['M', 1],
+      ['g2', 1],
+      ['X', 1],
+      ['A', 1],
+      ['Y', 1],
+      ['g3', 1],
+      ['T', 4],
+      ['U', 1],
+    ];
+    const h = new Map<string, Handle>();
+    for (const [name, n] of units) h.set(name, mm.allocSync(8 * n));
+    for (const name of ['g1', 'g2', 'g3']) mm.freeSync(h.get(name)!);
+    for (const name of ['P', 'X', 'A', 'Y', 'U']) mm.pin(h.get(name)!);
+    const a = h.get('A')!;
+    const at = mm.offsetOf(a);
+    let batch = 0;
+    mm.onMove(() => {
+      batch++;
+      if (batch === 2) mm.unpin(a); // the compaction has passed A
+      if (batch === 3) mm.pin(a); // and A is pinned again (to read it, say)
+    });
+    const big = await mm.alloc(16);
+    expect(mm.sizeOf(big)).toBe(16);
+    expect(mm.offsetOf(a)).toBe(at); // not moved into the room the allocation was promised
+    expect(batch).toBeGreaterThanOrEqual(2); // A was unpinned behind the compaction
+    mm.validate();
+  });
+
   it('blocks unpinned between slices, behind the compaction, get one more pass: nothing is left to move', async () => {
     const { mm, expected, live } = fragmented({}, { pinEvery: 40 });
     const pinned = live.filter((_, i) => i % 40 === 0);

@@ -405,7 +405,7 @@ export class OffsetHeap {
     const handle = core.allocIfRoom(core.begin(), size, align);
     if (handle !== 0) return handle;
     const plan = core.prepareRoom(size, align);
-    await this.compactSlices(sliceBytes, undefined);
+    await this.compactSlices(sliceBytes, undefined, true);
     return core.allocAfterSlices(core.begin(), size, plan, align);
   }
 
@@ -448,14 +448,18 @@ export class OffsetHeap {
     return this.core.finish(this.core.compactNow(heap));
   }
 
-  /** Compacts in slices, publishing each slice's moves, yielding to the event loop between them. */
+  /**
+   * Compacts in slices, publishing each slice's moves, yielding to the event loop between them.
+   * `forAlloc`: for an allocation's planned room (no extra pass for blocks unpinned meanwhile).
+   */
   private async compactSlices(
     sliceBytes: number,
     abort: AbortSignal | undefined,
+    forAlloc = false,
   ): Promise<CompactResult> {
     abort?.throwIfAborted();
     const core = this.core;
-    const c = core.startCompaction(core.begin());
+    const c = core.startCompaction(core.begin(), forAlloc);
     try {
       for (;;) {
         core.compactSlice(c, core.begin(), sliceBytes); // the memory may be replaced between slices

@@ -53,10 +53,22 @@ export class Compaction implements CompactResult {
   private again = false;
   /** True when the next step must start a pass at the lowest gap. */
   private reseek = false;
+  /**
+   * False for a compaction made to give an allocation the room a plan promised: an extra pass
+   * could put a block unpinned meanwhile into that room (and the block be pinned again).
+   */
+  private readonly revisit: boolean;
   private runBuffer: Uint32Array = new Uint32Array(64);
 
-  constructor(layout: BlockLayout, heap: Uint8Array | null, sink: MoveSink | null = null) {
+  /** `revisit`: whether blocks unpinned behind a packing pass get one more pass (see above). */
+  constructor(
+    layout: BlockLayout,
+    heap: Uint8Array | null,
+    sink: MoveSink | null = null,
+    revisit = true,
+  ) {
     this.layout = layout;
+    this.revisit = revisit;
     this.heap = heap;
     this.sink = sink;
   }
@@ -80,6 +92,7 @@ export class Compaction implements CompactResult {
    * move), stopping between blocks: the heap is valid when it returns.
    */
   step(budget: number): void {
+    if (this.scan === NIL) return; // done: a step after the end does nothing
     const layout = this.layout;
     layout.begin();
     const start = this.bytesMoved;
@@ -100,7 +113,13 @@ export class Compaction implements CompactResult {
       if (pins) this.packOne();
       else this.slide(budget - (this.bytesMoved - start));
     }
-    if (this.scan === NIL && this.packing && !this.again && layout.unpins !== this.unpins) {
+    if (
+      this.scan === NIL &&
+      this.packing &&
+      this.revisit &&
+      !this.again &&
+      layout.unpins !== this.unpins
+    ) {
       // A pass that packed ended after blocks behind it were unpinned: one more, next step.
       this.again = true;
       this.reseek = true;

@@ -265,10 +265,13 @@ export class HeapCore {
     return { blocksMoved: c.blocksMoved, bytesMoved: c.bytesMoved };
   }
 
-  /** Starts a compaction to run in slices (counted once). */
-  startCompaction(heap: Uint8Array | null): Compaction {
+  /**
+   * Starts a compaction to run in slices (counted once). `forAlloc`: it makes the room a plan
+   * promised an allocation, so blocks unpinned behind it get no extra pass (see Compaction).
+   */
+  startCompaction(heap: Uint8Array | null, forAlloc = false): Compaction {
     this.counted(0);
-    return new Compaction(this.layout, heap);
+    return new Compaction(this.layout, heap, null, !forAlloc);
   }
 
   /** Runs one slice of about `budget` bytes over `heap` and publishes its moves. */
