@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Compaction } from '../src/core/compactor.js';
 import { BlockLayout } from '../src/layout/block-layout.js';
-import { COUNT } from '../src/layout/node-pool.js';
+import { COUNT, MAX_HEIGHT } from '../src/layout/node-pool.js';
 import { NODE_LAYOUT } from '../src/layout/node-tree.js';
 import { NIL, OFF, SENTINEL, pinsOf } from '../src/layout/records.js';
 import {
@@ -422,6 +422,7 @@ describe('BlockLayout', () => {
   it('check() insists on a gap index for first fit, and on no gap-index node left without one', () => {
     const first = BlockLayout.create(1 << 16, 8, 0, 0, 1000);
     first.allocate(64, 64);
+    const root = first.state.h[H_GAP_ROOT];
     first.state.h[H_GAP_ROOT] = NIL;
     expect(first.check()).toBe('a first-fit heap has no gap index');
     const best = BlockLayout.create(1 << 16, 8, FLAG_BEST_FIT, 0, 1000);
@@ -429,6 +430,9 @@ describe('BlockLayout', () => {
     expect(best.check()).toBeUndefined();
     best.state.h[H_GAP_HEIGHT] = 1;
     expect(best.check()).toBe('gap index height or largest gap set without a gap index');
+    first.state.h[H_GAP_ROOT] = root;
+    first.state.h[H_GAP_HEIGHT] = MAX_HEIGHT + 1; // deeper than any tree of 2^32 gaps
+    expect(first.check()).toBe(`gap index height ${MAX_HEIGHT + 1} out of range`);
     best.state.h[H_GAP_HEIGHT] = 0;
     // A gap index dropped without freeing its nodes: they are in no tree and not unused.
     best.address();
