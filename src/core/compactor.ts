@@ -50,14 +50,14 @@ export class Compaction implements CompactResult {
    * (one only, so unpins cannot keep a compaction going; later ones wait for the next).
    */
   private unpins = 0;
-  private again = false;
+  /**
+   * True once the extra pass is taken, and from the start for a compaction made to give an
+   * allocation the room a plan promised: an extra pass could put a block unpinned meanwhile
+   * into that room (and the block be pinned again).
+   */
+  private again: boolean;
   /** True when the next step must start a pass at the lowest gap. */
   private reseek = false;
-  /**
-   * False for a compaction made to give an allocation the room a plan promised: an extra pass
-   * could put a block unpinned meanwhile into that room (and the block be pinned again).
-   */
-  private readonly revisit: boolean;
   private runBuffer: Uint32Array = new Uint32Array(64);
 
   /** `revisit`: whether blocks unpinned behind a packing pass get one more pass (see above). */
@@ -68,7 +68,7 @@ export class Compaction implements CompactResult {
     revisit = true,
   ) {
     this.layout = layout;
-    this.revisit = revisit;
+    this.again = !revisit;
     this.heap = heap;
     this.sink = sink;
   }
@@ -113,13 +113,7 @@ export class Compaction implements CompactResult {
       if (pins) this.packOne();
       else this.slide(budget - (this.bytesMoved - start));
     }
-    if (
-      this.scan === NIL &&
-      this.packing &&
-      this.revisit &&
-      !this.again &&
-      layout.unpins !== this.unpins
-    ) {
+    if (this.scan === NIL && this.packing && !this.again && layout.unpins !== this.unpins) {
       // A pass that packed ended after blocks behind it were unpinned: one more, next step.
       this.again = true;
       this.reseek = true;

@@ -18,10 +18,11 @@ export const LINK = 1;
 
 /**
  * Deeper than any tree of 2^32 entries can be: a tree grows a level only when its root
- * splits, nodes split in halves, and a removal that leaves one under a quarter full (LEAF_SLOTS
- * / 4 entries, FANOUT / 4 children) merges or refills it, so 2^32 gaps take about 12 levels. 16 keeps each cursor array at 64 bytes, which V8 allocates on its own heap: two of
- * them cost about 0.08 µs to make, where two of 24 entries cost 1.4 µs (a third of the time to
- * make a heap).
+ * splits, nodes split in halves, and a removal that leaves one under a quarter full
+ * (LEAF_SLOTS / 4 entries, FANOUT / 4 children) merges or refills it, so 2^32 gaps take about
+ * 12 levels. 16 keeps each cursor array at 64 bytes, which V8 allocates on its own heap: two
+ * of them cost about 0.08 µs to make, where two of 24 entries cost 1.4 µs (a third of the time
+ * to make a heap).
  */
 export const MAX_HEIGHT = 16;
 /** A bulk-built leaf keeps room for a few insertions before it splits. */

@@ -68,6 +68,7 @@ export const NODE_LAYOUT = { HOSTS, SIZES, KIDS, SUMS, FIRSTS } as const;
  * Scratch for the change of shape under way, shared by every tree in this realm: a change runs
  * to its end without calling out (no user code, no other tree), so no two use one at once. Two
  * typed arrays per tree were about an eighth of the time to construct a small heap each.
+ * SCRATCH holds a node that overflows, PAIR a full leaf and a sibling's entries together.
  */
 const SCRATCH = new Uint32Array(3 * (Math.max(LEAF_SLOTS, FANOUT) + 1));
 const PAIR = new Uint32Array(Math.max(2 * (2 * LEAF_SLOTS + 1), 6 * FANOUT));
@@ -78,10 +79,6 @@ export abstract class NodeTree {
   /** The cursor: node base (word index) and slot at each level of the last descent. */
   protected readonly at = new Int32Array(MAX_HEIGHT);
   protected readonly slot = new Int32Array(MAX_HEIGHT);
-  /** Scratch for a node that overflows (one for all trees: see SCRATCH). */
-  protected readonly scratch = SCRATCH;
-  /** Scratch for a full leaf and a sibling's entries together (see SCRATCH). */
-  private readonly pair = PAIR;
   /** Header words of the root's node id and the height. */
   private readonly rootWord: number;
   private readonly heightWord: number;
@@ -310,7 +307,7 @@ export abstract class NodeTree {
   protected insertFull(lv: number, lo: number, p: number, size: number): void {
     const t = this.state.n;
     const b = this.at[lv];
-    const s = this.scratch;
+    const s = SCRATCH;
     const n = LEAF_SLOTS + 1;
     for (let i = 0, k = 0; i < n; i++) {
       if (i === lo) {
@@ -394,7 +391,7 @@ export abstract class NodeTree {
       return;
     }
     // Share: both halves through scratch, left then right.
-    const s = this.pair;
+    const s = PAIR;
     for (let a = 0; a < arrays; a++) {
       const off = 2 + a * cap;
       copy(s, a * total, t, lb + off, lb + off + lc);
@@ -448,7 +445,7 @@ export abstract class NodeTree {
   /** Writes scratch leaf entries [from, from + count) (of `n` in scratch) into leaf `b`. */
   private writeLeaf(b: number, from: number, count: number, n: number): void {
     const t = this.state.n;
-    const s = this.scratch;
+    const s = SCRATCH;
     copy(t, b + HOSTS, s, from, from + count);
     copy(t, b + SIZES, s, n + from, n + from + count);
     t[b + COUNT] = count;
@@ -457,7 +454,7 @@ export abstract class NodeTree {
   /** Writes scratch inner entries [from, from + count) (of `n` in scratch) into node `b`. */
   private writeInner(b: number, from: number, count: number, n: number): void {
     const t = this.state.n;
-    const s = this.scratch;
+    const s = SCRATCH;
     copy(t, b + KIDS, s, from, from + count);
     copy(t, b + SUMS, s, n + from, n + from + count);
     copy(t, b + FIRSTS, s, 2 * n + from, 2 * n + from + count);
@@ -474,7 +471,7 @@ export abstract class NodeTree {
     const ps = this.slot[lv - 1];
     const pc = t[pb + COUNT];
     const b = this.at[lv];
-    const s = this.scratch;
+    const s = SCRATCH;
     for (let side = -1; side <= 1; side += 2) {
       const k = ps + side;
       if (k < 0 || k >= pc) continue;
@@ -483,7 +480,7 @@ export abstract class NodeTree {
       if (sc >= LEAF_SLOTS) continue;
       // All entries of both leaves in order, then halved.
       const total = sc + n;
-      const all = this.pair;
+      const all = PAIR;
       if (side < 0) {
         copy(all, 0, t, sb + HOSTS, sb + HOSTS + sc);
         copy(all, sc, s, 0, n);
@@ -558,7 +555,7 @@ export abstract class NodeTree {
       this.refresh(lv);
       return;
     }
-    const s = this.scratch;
+    const s = SCRATCH;
     const n = FANOUT + 1;
     for (let i = 0, k = 0; i < n; i++) {
       if (i === pos) {

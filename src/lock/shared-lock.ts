@@ -229,9 +229,7 @@ export class SharedLock implements HeapLock {
       // the lock is this thread's now all the same, as HELD; it owns it.
       Atomics.store(w, OWNER, this.id);
     }
-    this.holding = true;
-    this.thread.holder = this.id;
-    this.enterThread();
+    this.hold();
     return true;
   }
 
@@ -381,11 +379,16 @@ export class SharedLock implements HeapLock {
     // the lock); readers use them for messages and progress only.
     w[OWNER] = this.id;
     w[SEQ] = (w[SEQ] + 1) | 0;
+    this.hold();
+    // A request this manager made while waiting is answered by taking the lock itself.
+    if (w[HANDOFF] === this.id) Atomics.compareExchange(w, HANDOFF, this.id, 0);
+  }
+
+  /** This manager now holds the lock, and its thread's share says so. */
+  private hold(): void {
     this.holding = true;
     this.thread.holder = this.id;
     this.enterThread();
-    // A request this manager made while waiting is answered by taking the lock itself.
-    if (w[HANDOFF] === this.id) Atomics.compareExchange(w, HANDOFF, this.id, 0);
   }
 
   private release(): void {
